@@ -1,0 +1,39 @@
+"""Evaluation and export points lie on the arm's path.
+
+Milestones and one-shot targets are reached exactly; an iterative segment passes
+through every sparsity up to its target, so any point inside it can be evaluated.
+"""
+
+from __future__ import annotations
+
+from resp_dsl.diagnostics import Diagnostic
+
+
+def reachable(arm, point: float) -> bool:
+    if point == 0.0:
+        return True
+    start = 0.0
+    for seg in arm.schedule:
+        if seg.kind == "iterative" and start < point <= seg.targets[0] + 1e-9:
+            return True
+        if any(abs(point - t) < 1e-9 for t in seg.targets):
+            return True
+        start = max(seg.targets) if seg.kind != "oneshot" else start
+    return False
+
+
+def check(recipe, ctx) -> list[Diagnostic]:
+    out, seen = [], set()
+    for arm in recipe.arms:
+        if not arm.schedule:
+            continue
+        path = ", ".join(f"{t:g}" for t in arm.checkpoints())
+        for kind, items in (("evaluation", arm.evals), ("export", arm.exports)):
+            for item in items:
+                for p in item.points:
+                    if 0 <= p < 1 and not reachable(arm, p) and (item.span, p) not in seen:
+                        seen.add((item.span, p))
+                        out.append(Diagnostic("eval-point-not-reached", item.span,
+                                              f'{kind} at {p:g}: arm "{arm.label}" never reaches that sparsity',
+                                              hint=f"its schedule reaches {path}"))
+    return out

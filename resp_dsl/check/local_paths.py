@@ -1,0 +1,46 @@
+"""Local files and directories that a recipe names exist (models, task files, text corpora)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from resp_dsl.diagnostics import Diagnostic
+
+
+def _base(recipe) -> Path:
+    return Path(recipe.file).parent if not recipe.file.startswith("<") else Path.cwd()
+
+
+def resolve_local(recipe, path: str) -> Path:
+    p = Path(path).expanduser()
+    return p if p.is_absolute() else _base(recipe) / p
+
+
+def check(recipe, ctx) -> list[Diagnostic]:
+    out, seen = [], set()
+
+    def need(path, span, what, is_dir=False):
+        if (path, span) in seen:
+            return
+        seen.add((path, span))
+        p = resolve_local(recipe, path)
+        ok = p.is_dir() if is_dir else p.is_file()
+        if not ok and not (not is_dir and Path(path).is_file()):
+            out.append(Diagnostic("local-path-missing", span, f'{what} "{path}" does not exist',
+                                  notes=(f"looked at {p}",)))
+
+    for task in recipe.tasks.values():
+        if task.source == "local" and task.path:
+            need(task.path, task.span, "task file")
+    for arm in recipe.arms:
+        if arm.model is not None and arm.model.kind == "local":
+            need(arm.model.source, arm.model.span, "model directory", is_dir=True)
+        c = arm.calibration
+        if c is not None and c.text_file:
+            need(c.text_file, c.span, "calibration text file")
+        elif c is not None and c.dataset.endswith((".jsonl", ".json", ".txt")):
+            need(c.dataset, c.span, "calibration file")
+        for ev in arm.evals:
+            if ev.task.source == "local" and ev.task.path:
+                need(ev.task.path, ev.span, "task file")
+    return out

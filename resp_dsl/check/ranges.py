@@ -1,0 +1,71 @@
+"""Numbers within their ranges: sparsities in (0,1), ρ in [0,1], n > 0, temperatures >= 0, ..."""
+
+from __future__ import annotations
+
+from resp_dsl.diagnostics import Diagnostic
+
+
+def _bad(span, what, value, rule, out):
+    out.append(Diagnostic("out-of-range", span, f"{what} must be {rule}, got {value:g}" if isinstance(value, float)
+                          else f"{what} must be {rule}, got {value}"))
+
+
+def _task(task, span, out, seen):
+    key = (task.name, span)
+    if key in seen:
+        return
+    seen.add(key)
+    if task.shots < 0:
+        _bad(span, "shots", task.shots, ">= 0", out)
+    if task.max_new_tokens <= 0:
+        _bad(span, "max_new_tokens", task.max_new_tokens, "> 0", out)
+    if task.temperature < 0:
+        _bad(span, "temperature", task.temperature, ">= 0", out)
+    if not 0 < task.top_p <= 1:
+        _bad(span, "top_p", task.top_p, "in (0, 1]", out)
+    if task.limit is not None and task.limit <= 0:
+        _bad(span, "limit", task.limit, "> 0", out)
+    if task.seed < 0:
+        _bad(span, "seed", task.seed, ">= 0", out)
+
+
+def check(recipe, ctx) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    seen: set = set()
+    for task in recipe.tasks.values():
+        _task(task, task.span, out, seen)
+    done: set = set()
+    for arm in recipe.arms:
+        c = arm.calibration
+        if c is not None and ("cal", c.span, c.n, c.max_tokens, c.temperature, c.top_p) not in done:
+            done.add(("cal", c.span, c.n, c.max_tokens, c.temperature, c.top_p))
+            if c.n <= 0:
+                _bad(c.span, "n", c.n, "> 0", out)
+            if c.max_tokens <= 0:
+                _bad(c.span, "max_tokens", c.max_tokens, "> 0", out)
+            if c.temperature < 0:
+                _bad(c.span, "temperature", c.temperature, ">= 0", out)
+            if not 0 < c.top_p <= 1:
+                _bad(c.span, "top_p", c.top_p, "in (0, 1]", out)
+            if c.seed < 0:
+                _bad(c.span, "seed", c.seed, ">= 0", out)
+        for seg in arm.schedule:
+            if ("seg", seg.span, seg.targets, seg.rho, seg.steps, seg.every) in done:
+                continue
+            done.add(("seg", seg.span, seg.targets, seg.rho, seg.steps, seg.every))
+            for t in seg.targets:
+                if not 0 < t < 1:
+                    _bad(seg.span, "a sparsity", t, "strictly between 0 and 1", out)
+            if not 0 <= seg.rho <= 1:
+                _bad(seg.span, "ρ", seg.rho, "in [0, 1]", out)
+            if seg.steps is not None and seg.steps < 1:
+                _bad(seg.span, "steps", seg.steps, ">= 1", out)
+            if seg.every is not None and not 0 < seg.every < 1:
+                _bad(seg.span, "every", seg.every, "strictly between 0 and 1", out)
+        for ev in arm.evals:
+            _task(ev.task, ev.span, out, seen)
+            for p in ev.points:
+                if not 0 <= p < 1 and ("pt", ev.span, p) not in done:
+                    done.add(("pt", ev.span, p))
+                    _bad(ev.span, "an evaluation point", p, "in [0, 1)", out)
+    return out

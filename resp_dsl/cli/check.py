@@ -1,0 +1,95 @@
+"""`resp-dsl check FILE...`: validate recipes and report every problem.
+
+Exit codes: 0 valid (warnings allowed), 1 recipe errors, 2 usage errors.
+Never imports torch.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from resp_dsl.diagnostics import has_errors, render, summary
+
+
+def add_common(parser) -> None:
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE",
+                        help="override a recipe `param` (repeatable)")
+    parser.add_argument("--model-config", metavar="FILE", help="config.json to use for model-aware checks and costs")
+    parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("files", nargs="+", metavar="FILE", help="recipe files (.prune)")
+    add_common(parser)
+    parser.add_argument("-q", "--quiet", action="store_true", help="print only errors and warnings, no summary")
+
+
+def parse_overrides(items: list[str]) -> dict[str, str] | None:
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            print(f"resp-dsl: error: --set expects NAME=VALUE, got {item!r}", file=sys.stderr)
+            return None
+        out[name.strip()] = value.strip()
+    return out
+
+
+def usage_error(message: str) -> int:
+    print(f"resp-dsl: error: {message}", file=sys.stderr)
+    return 2
+
+
+def validate_paths(files: list[str]) -> str | None:
+    for f in files:
+        if not Path(f).exists():
+            return f"no such file: {f}"
+    return None
+
+
+def compile_for_cli(args, *, graph: bool):
+    """Shared by check/plan/graph: (results, exit code if a usage error) ."""
+    from resp_dsl.compile import check_file, compile_file
+
+    overrides = parse_overrides(args.overrides)
+    if overrides is None:
+        return None, 2
+    files = args.files if hasattr(args, "files") else [args.file]
+    problem = validate_paths(files)
+    if problem:
+        return None, usage_error(problem)
+    if args.model_config and not Path(args.model_config).is_file():
+        return None, usage_error(f"no such file: {args.model_config}")
+    fn = compile_file if graph else check_file
+    results = [fn(f, overrides=overrides, model_config=args.model_config) for f in files]
+    for r in results:
+        bad_set = [d for d in r.diagnostics if d.code == "unknown-param"]
+        if bad_set:
+            for d in bad_set:
+                print(f"resp-dsl: error: {d.message}" + (f" ({d.hint})" if d.hint else ""), file=sys.stderr)
+            return None, 2
+    return results, None
+
+
+def print_diagnostics(results, fmt: str, quiet: bool = False) -> None:
+    if fmt == "json":
+        data = [{"file": r.file, "ok": r.ok, "diagnostics": [d.to_dict() for d in r.diagnostics]} for r in results]
+        json.dump(data if len(data) > 1 else data[0], sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return
+    for r in results:
+        for d in r.diagnostics:
+            print(render(d, r.sources), file=sys.stderr if d.is_error else sys.stdout)
+        if not quiet:
+            status = "ok" if r.ok else "failed"
+            print(f"{r.file}: {status} ({summary(r.diagnostics)})")
+
+
+def run(args) -> int:
+    results, code = compile_for_cli(args, graph=False)
+    if results is None:
+        return code
+    print_diagnostics(results, args.format, args.quiet)
+    return 1 if any(has_errors(r.diagnostics) for r in results) else 0

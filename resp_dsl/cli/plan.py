@@ -1,0 +1,136 @@
+"""`resp-dsl plan FILE`: the execution graph as a tree, each node with its key,
+whether the cache holds it, and its estimated cost. Runs nothing; never imports torch."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from resp_dsl.cli.check import add_common, compile_for_cli, print_diagnostics
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("file", metavar="FILE", help="recipe file (.prune)")
+    add_common(parser)
+    parser.add_argument("--cache", metavar="DIR", help="checkpoint store (default: $RESP_DSL_CACHE or ~/.cache/resp-dsl)")
+    parser.add_argument("--full-keys", action="store_true", help="print whole keys, not 12-character prefixes")
+
+
+def _primary_parent(node) -> str | None:
+    """Where a node hangs in the tree: under the model it reads, so each checkpoint
+    lists what is done with it (calibrate, score, prune, regenerate, eval, export)."""
+    return node.inputs.get("model")
+
+
+def build_plan(result, cache_root=None) -> dict:
+    from resp_dsl.check.protection import _blocks
+    from resp_dsl.runtime.dry import human, plan
+
+    ir, graph = result.ir, result.graph
+    sources = sorted({a.model.source for a in ir.arms if a.model})
+    config = result.ctx.usable_config(sources[0]) if sources and result.ctx else None
+    lookup = (lambda source: result.ctx.usable_config(source)) if result.ctx else (lambda source: None)
+    entries = plan(graph, lookup, cache_root=cache_root)
+    header = {"recipe": ir.name, "file": result.file, "models": sources, "arms": [a.label for a in ir.arms]}
+    if config:
+        prunable = config.num_hidden_layers * config.prunable_block_params()
+        header.update(params=config.total_params(), prunable=prunable, config_origin=config.origin)
+        if ir.arms:
+            prot = ir.arms[0].protect.resolve(config.num_hidden_layers)
+            header["protected_blocks"] = prot
+            header["summary"] = (f"{human(config.total_params())} params, prunable {human(prunable)} "
+                                 f"(protected: blocks {_blocks(prot)})")
+    totals = {"nodes": len(entries), "cached": sum(e.cached for e in entries),
+              "tokens_generated": sum(e.cost.tokens_generated for e in entries),
+              "forward_backward": sum(e.cost.forward_backward for e in entries),
+              "forward": sum(e.cost.forward for e in entries)}
+    nodes = []
+    for e in entries:
+        node = graph.nodes[e.id]
+        nodes.append({"id": e.id, "op": e.op, "key": e.key, "cached": e.cached, "arms": e.arms,
+                      "inputs": node.inputs, "params": node.params, "cost": e.cost.to_dict()})
+    return {"header": header, "nodes": nodes, "totals": totals}
+
+
+def render_tree(data: dict, full_keys: bool = False):
+    from rich.tree import Tree
+
+    from resp_dsl.runtime.dry import human
+
+    h = data["header"]
+    from rich.markup import escape
+
+    title = f"[bold]{escape(h['recipe'])}[/]  {escape(', '.join(h['models']))}"
+    if "summary" in h:
+        title += f"  {h['summary']}"
+    root = Tree(title)
+    by_id = {n["id"]: n for n in data["nodes"]}
+    kids: dict[str | None, list] = {}
+    graph_nodes = data["nodes"]
+    for n in graph_nodes:
+        parent = None
+        if n["op"] != "report":
+            class _N:  # tiny adapter for _primary_parent
+                op, inputs = n["op"], n["inputs"]
+            parent = _primary_parent(_N)
+        kids.setdefault(parent, []).append(n)
+
+    def label(n) -> str:
+        key = n["key"] if full_keys else n["key"][:12]
+        c = n["cost"]
+        bits = []
+        if c["note"]:
+            bits.append(escape(c["note"]))
+        if c["params_kept"] is not None and n["op"] in ("prune", "load_model"):
+            bits.append(f"{human(c['params_kept'])} params")
+        if c["tokens_generated"] and n["op"] != "eval":
+            bits.append(f"{human(c['tokens_generated'])} tok gen")
+        if c["forward_backward"]:
+            bits.append(f"{c['forward_backward']:,} fwd+bwd")
+        if c["forward"]:
+            bits.append(f"{c['forward']:,} fwd")
+        if c["memory_bytes"]:
+            bits.append(f"≈{human(c['memory_bytes'], 'B')}")
+        state = "[green]cached[/]" if n["cached"] else "[dim]—[/]"
+        name = escape(n["id"])
+        return f"[cyan]{n['op']}[/] {name}  [dim]{key}[/]  {state}  " + "  ".join(bits)
+
+    def add(tree, n, depth=0):
+        sub = tree.add(label(n))
+        for child in kids.get(n["id"], []):
+            add(sub, child, depth + 1)
+
+    for n in kids.get(None, []):
+        add(root, n)
+    t = data["totals"]
+    footer = (f"{t['nodes']} nodes, {t['cached']} cached; ≈{human(t['tokens_generated'])} tokens to generate, "
+              f"{t['forward_backward']:,} fwd+bwd passes, {t['forward']:,} forward passes")
+    del by_id
+    return root, footer
+
+
+def run(args) -> int:
+    results, code = compile_for_cli(args, graph=True)
+    if results is None:
+        return code
+    result = results[0]
+    if not result.ok:
+        print_diagnostics(results, args.format)
+        return 1
+    data = build_plan(result, cache_root=args.cache)
+    if args.format == "json":
+        data["diagnostics"] = [d.to_dict() for d in result.diagnostics]
+        json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return 0
+    from rich.console import Console
+
+    for d in result.diagnostics:
+        from resp_dsl.diagnostics import render
+
+        print(render(d, result.sources))
+    tree, footer = render_tree(data, args.full_keys)
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 240)
+    console.print(tree)
+    console.print(footer)
+    return 0

@@ -1,0 +1,187 @@
+"""`resp-dsl run FILE`: execute a recipe, reusing every node the checkpoint store already holds.
+
+A second run of a finished recipe runs nothing; editing one arm re-runs only the
+nodes whose keys change; a run killed at any moment resumes where it stopped.
+Exit codes: 0 ok, 1 recipe errors, 2 usage errors, 3 run failure, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+from resp_dsl.cli.check import add_common, compile_for_cli, print_diagnostics
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("file", metavar="FILE", help="recipe file (.prune)")
+    add_common(parser)
+    parser.add_argument("--cache", metavar="DIR", help="checkpoint store (default: $RESP_DSL_CACHE or ~/.cache/resp-dsl)")
+    parser.add_argument("--out", metavar="DIR", help="reports and exported models (default: runs/<recipe name>)")
+    parser.add_argument("--overwrite-exports", action="store_true", help="replace earlier exports in --out")
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--plain", action="store_true", help="plain log lines instead of the live view")
+
+
+class RichReporter:
+    """Live view: a line per finished node, a bar per long op, a summary table at the end."""
+
+    SYMBOL = {"cached": "[green]cached[/]", "done": "[bold green]done[/]", "recomputed": "[yellow]recomputed[/]",
+              "running": "[cyan]running[/]"}
+
+    def __init__(self, console, plain: bool = False):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.console = console
+        self.plain = plain
+        self.progress_view = Progress(TextColumn("  {task.description}"), BarColumn(), MofNCompleteColumn(),
+                                      TextColumn("{task.fields[rate]}"), TimeRemainingColumn(),
+                                      console=console, transient=True, disable=plain)
+        self.bars: dict[str, tuple[int, float]] = {}
+        self.total = 0
+        self.finished = 0
+
+    def __enter__(self):
+        self.progress_view.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self.progress_view.__exit__(*exc)
+
+    def start(self, nodes):
+        self.total = len(nodes)
+
+    def node(self, node_id, status, outcome):
+        from rich.markup import escape
+
+        if status == "running":
+            self.console.print(f"[dim][{self.finished + 1}/{self.total}][/] {self.SYMBOL['running']} {escape(node_id)}")
+            return
+        self.finished += 1
+        for label, (task_id, _) in list(self.bars.items()):
+            self.progress_view.remove_task(task_id)
+            del self.bars[label]
+        extra = f" in {outcome.seconds:.1f}s" if outcome.seconds else ""
+        info = _summary_text(outcome.summary)
+        self.console.print(f"[dim][{self.finished}/{self.total}][/] {self.SYMBOL.get(status, status)} "
+                           f"{escape(node_id)}{extra} {escape(info)}")
+
+    def progress(self, label, done, total):
+        now = time.perf_counter()
+        if label not in self.bars:
+            self.bars[label] = (self.progress_view.add_task(label, total=total, rate=""), now)
+        task_id, t0 = self.bars[label]
+        rate = f"{done / (now - t0):.1f}/s" if done and now > t0 else ""
+        self.progress_view.update(task_id, completed=done, total=total, rate=rate)
+
+    def log(self, message):
+        from rich.markup import escape
+
+        self.console.print(f"[yellow]{escape(message)}[/]")
+
+
+def _summary_text(summary: dict) -> str:
+    bits = []
+    if "accuracy" in summary:
+        bits.append(f"accuracy {100 * summary['accuracy']:.1f}% ({summary.get('correct')}/{summary.get('n')})")
+    if "achieved" in summary:
+        bits.append(f"sparsity {100 * summary['achieved']:.2f}%")
+    if "samples" in summary:
+        bits.append(f"{summary['samples']} samples")
+    if "regenerated" in summary:
+        bits.append(f"{summary['regenerated']} regenerated")
+    if "path" in summary:
+        bits.append(f"-> {summary['path']}")
+    if "files" in summary:
+        bits.append(", ".join(Path(f).name for f in summary["files"]))
+    return "  ".join(bits)
+
+
+def _span_location(node) -> str:
+    span = node.span
+    if span is None:
+        return "<recipe>"
+    return f"{span.file}:{span.line}:{span.col}"
+
+
+def run(args) -> int:
+    results, code = compile_for_cli(args, graph=True)
+    if results is None:
+        return code
+    result = results[0]
+    if not result.ok:
+        print_diagnostics(results, args.format)
+        return 1
+    for d in result.diagnostics:  # warnings
+        from resp_dsl.diagnostics import render
+
+        print(render(d, result.sources), file=sys.stderr)
+
+    from rich.console import Console
+
+    console = Console(stderr=False, highlight=False)
+    try:
+        import torch  # noqa: F401  (the run needs the torch extra; check/plan do not)
+    except ImportError:
+        print("resp-dsl: error: `run` needs the torch extra: pip install 'resp-dsl[torch]'", file=sys.stderr)
+        return 2
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    from resp_dsl.runtime.interpreter import NodeFailed, run_graph
+    from resp_dsl.runtime.store import LockedError, Store, default_cache_dir
+
+    cache = Path(args.cache).expanduser() if args.cache else default_cache_dir()
+    store = Store(cache)
+    name = result.ir.name if result.ir is not None else Path(args.file).stem
+    out_dir = Path(args.out).expanduser() if args.out else Path("runs") / name
+    graph = result.graph
+    console.print(f"[bold]{name}[/]: {len(graph.nodes)} nodes, store {cache}, outputs {out_dir}")
+    t0 = time.perf_counter()
+    reporter = RichReporter(console, plain=args.plain or not console.is_terminal)
+    try:
+        with reporter:
+            outcomes = run_graph(graph, store=store, out_dir=out_dir, reporter=reporter,
+                                 overwrite_exports=args.overwrite_exports)
+    except NodeFailed as exc:
+        node = exc.node
+        console.print(f"[bold red]error[/]: node {node.id} ({node.op}) failed: {exc}")
+        console.print(f"  defined at {_span_location(node)}")
+        if exc.hint:
+            console.print(f"  hint: {exc.hint}")
+        if exc.partial is not None and exc.partial.exists() and any(exc.partial.iterdir()):
+            console.print(f"  partial results kept in {exc.partial}; the next run resumes from them")
+        return 3
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted[/]: finished nodes are stored, partial work is kept; "
+                      "run the same command again to resume")
+        return 130
+    except LockedError as exc:
+        console.print(f"[bold red]error[/]: {exc} (is another run of this recipe in progress?)")
+        return 3
+    _print_summary(console, outcomes, out_dir, time.perf_counter() - t0)
+    return 0
+
+
+def _print_summary(console, outcomes, out_dir: Path, seconds: float) -> None:
+    from rich.table import Table
+
+    table = Table(title="run summary", show_lines=False)
+    for col in ("node", "op", "status", "time", "result"):
+        table.add_column(col)
+    for o in outcomes:
+        table.add_row(o.id, o.op, o.status, f"{o.seconds:.1f}s" if o.seconds else "", _summary_text(o.summary))
+    console.print(table)
+    counts = {}
+    for o in outcomes:
+        counts[o.status] = counts.get(o.status, 0) + 1
+    console.print(f"{len(outcomes)} nodes: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
+                  + f" in {seconds:.1f}s")
+    for md in sorted(out_dir.glob("*.md")) if out_dir.is_dir() else []:
+        console.print(f"\n[bold]{md}[/]")
+        console.print(md.read_text(encoding="utf-8"), markup=False)
+    if os.environ.get("RESP_DSL_DEBUG"):
+        console.print({o.id: o.key for o in outcomes})

@@ -1,0 +1,80 @@
+"""`resp-dsl zoo`: build the bundled task data, train and evaluate the bundled tiny models."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="zoo_command", metavar="ACTION", required=True)
+    d = sub.add_parser("data", help="(re)generate the synthetic task's JSONL splits")
+    d.add_argument("name", nargs="?", default="tiny-reasoner")
+    d.add_argument("--out", type=Path, help="directory for the splits (default: the package's bundled data)")
+    d.add_argument("--force", action="store_true", help="replace existing files")
+
+    t = sub.add_parser("train", help="train a bundled model (resumable)")
+    t.add_argument("name", nargs="?", default="tiny-reasoner")
+    t.add_argument("--workdir", type=Path, default=Path(".train/tiny-reasoner"), help="checkpoints (resumes from here)")
+    t.add_argument("--out", type=Path, help="final model directory (default: the package's bundled model)")
+    t.add_argument("--steps", type=int, help="training steps (default from the training spec)")
+    t.add_argument("--threads", type=int, help="torch threads (default 2)")
+    t.add_argument("--seed", type=int, help="seed (default 0)")
+    t.add_argument("--force", action="store_true", help="replace an existing model directory")
+
+    e = sub.add_parser("eval", help="accuracy of a bundled model on its task")
+    e.add_argument("name", nargs="?", default="tiny-reasoner")
+    e.add_argument("--model", type=Path, help="model directory (default: the bundled one)")
+    e.add_argument("--n", type=int, default=500, help="test problems (default 500)")
+    e.add_argument("--split", default="test")
+    e.add_argument("--temperature", type=float, default=0.6)
+    e.add_argument("--greedy", action="store_true", help="greedy decoding (temperature 0)")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--batch-size", type=int, default=64)
+    e.add_argument("--threads", type=int, default=2)
+    e.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    c = sub.add_parser("card", help="measure a bundled model and (re)write its model card")
+    c.add_argument("name", nargs="?", default="tiny-reasoner")
+    c.add_argument("--n", type=int, default=500, help="test problems per measurement (default 500)")
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--threads", type=int, default=2)
+
+
+def run(args: argparse.Namespace) -> int:
+    from resp_dsl import zoo
+
+    if args.name not in zoo.MODELS:
+        print(f"error: unknown bundled model {args.name!r}; available: {', '.join(zoo.MODELS)}", file=sys.stderr)
+        return 2
+    if args.zoo_command == "data":
+        out = zoo.write_data(args.name, args.out, force=args.force)
+        print(f"wrote splits to {out}")
+        return 0
+    if args.zoo_command == "train":
+        from dataclasses import replace
+
+        from resp_dsl.zoo.spec import TrainSpec
+        from resp_dsl.zoo.train import train
+
+        spec = TrainSpec()
+        overrides = {k: v for k, v in (("steps", args.steps), ("threads", args.threads), ("seed", args.seed)) if v is not None}
+        spec = replace(spec, **overrides)
+        out = args.out or zoo.path(args.name, must_exist=False)
+        summary = train(args.workdir, out, train_spec=spec, force=args.force)
+        print(f"trained {args.name}: {summary}")
+        print(f"model written to {out}")
+        return 0
+    if args.zoo_command == "card":
+        from resp_dsl.zoo.card import write_card
+
+        path = write_card(args.name, n=args.n, seed=args.seed, threads=args.threads)
+        print(path.read_text())
+        print(f"wrote {path}")
+        return 0
+    if args.zoo_command == "eval":
+        from resp_dsl.zoo.evaluate import evaluate_bundled
+
+        return evaluate_bundled(args)
+    return 2

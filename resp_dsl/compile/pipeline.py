@@ -1,0 +1,89 @@
+"""One entry point per use: ``check_file`` (diagnostics only) and ``compile_file`` (+ graph)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from resp_dsl.check import CheckContext, run_checks
+from resp_dsl.diagnostics import Diagnostic, has_errors
+from resp_dsl.graph import Graph
+from resp_dsl.ir.build import build
+from resp_dsl.ir.models import RecipeIR
+from resp_dsl.syntax.imports import Loaded, load
+
+
+@dataclass
+class CompileResult:
+    file: str
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict)
+    ir: RecipeIR | None = None
+    graph: Graph | None = None
+    ctx: CheckContext | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not has_errors(self.diagnostics)
+
+
+def _run(loaded: Loaded, overrides, model_config, want_graph: bool) -> CompileResult:
+    try:
+        return _run_stages(loaded, overrides, model_config, want_graph)
+    except Exception as exc:  # a bug must still reach the user as a diagnostic, not a traceback
+        import traceback
+
+        from resp_dsl.diagnostics import Span
+
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        res = CompileResult(loaded.file, list(loaded.diagnostics), dict(loaded.sources))
+        res.diagnostics.append(Diagnostic(
+            "internal-error", Span.point(loaded.file),
+            f"internal error: {type(exc).__name__}: {exc}".splitlines()[0],
+            notes=(f"at {where.filename}:{where.lineno} ({where.name}); please report this with the recipe",)))
+        return res
+
+
+def _run_stages(loaded: Loaded, overrides, model_config, want_graph: bool) -> CompileResult:
+    res = CompileResult(loaded.file, list(loaded.diagnostics), dict(loaded.sources))
+    if not loaded.ok or has_errors(res.diagnostics):
+        return _sorted(res)
+    ir, diags = build(loaded, overrides)
+    res.ir = ir
+    res.diagnostics.extend(diags)
+    res.ctx = CheckContext(model_config=model_config)
+    if ir is not None and not has_errors(diags):
+        res.diagnostics.extend(run_checks(ir, res.ctx))
+    if want_graph and res.ok and ir is not None:
+        from resp_dsl.compile.lower import lower
+
+        res.graph = lower(ir)
+    if not res.diagnostics and not loaded.statements:
+        res.diagnostics.append(Diagnostic("empty-recipe", _first_span(loaded.file), "the file contains no statements"))
+    return _sorted(res)
+
+
+def _first_span(file: str):
+    from resp_dsl.diagnostics import Span
+
+    return Span.point(file)
+
+
+def _sorted(res: CompileResult) -> CompileResult:
+    res.diagnostics.sort(key=lambda d: (d.span.file != res.file, d.span.file, d.span.line, d.span.col, d.code))
+    return res
+
+
+def check_file(path: str | Path, *, overrides: dict[str, str] | None = None, model_config=None,
+               display: str | None = None) -> CompileResult:
+    return _run(load(path, name=display), overrides, model_config, want_graph=False)
+
+
+def compile_file(path: str | Path, *, overrides: dict[str, str] | None = None, model_config=None,
+                 display: str | None = None) -> CompileResult:
+    return _run(load(path, name=display), overrides, model_config, want_graph=True)
+
+
+def compile_text(text: str, name: str = "<string>", *, overrides=None, model_config=None,
+                 graph: bool = True) -> CompileResult:
+    return _run(load(text=text, name=name), overrides, model_config, want_graph=graph)

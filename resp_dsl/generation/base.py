@@ -1,0 +1,104 @@
+"""What every generation backend returns, and the checkpoint protocol they share.
+
+No torch here: the interpreter and ``plan`` can read ``Generation`` records without it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
+
+FINISH_REASONS = ("eos", "stop", "length")
+
+
+@dataclasses.dataclass(frozen=True)
+class Generation:
+    """One prompt's continuation.
+
+    ``token_ids`` are the generated ids (prompt excluded) up to and including the EOS token
+    or the token that completed a stop string; ``text`` is their decoding with a trailing
+    EOS removed and everything from a stop string on cut off (lm-eval's ``until``).
+    ``finish_reason`` is ``"eos"``, ``"stop"`` (a stop string) or ``"length"``.
+    """
+
+    prompt: str
+    text: str
+    token_ids: list[int]
+    n_prompt_tokens: int
+    finish_reason: str
+
+    def to_record(self, index: int) -> dict[str, Any]:
+        """A JSON record for checkpoints and trace files."""
+        return {"index": index, "prompt_sha": prompt_sha(self.prompt), **dataclasses.asdict(self)}
+
+    @classmethod
+    def from_record(cls, rec: dict[str, Any]) -> Generation:
+        return cls(prompt=rec["prompt"], text=rec["text"], token_ids=list(rec["token_ids"]),
+                   n_prompt_tokens=int(rec["n_prompt_tokens"]), finish_reason=rec["finish_reason"])
+
+
+def prompt_sha(prompt: str) -> str:
+    return hashlib.sha256(prompt.encode("utf-8")).hexdigest()[:16]
+
+
+class Checkpoint(Protocol):
+    """Where a backend saves finished prompts per batch (``store.JsonlCheckpoint`` fits)."""
+
+    def load(self) -> dict[int, dict[str, Any]]: ...
+
+    def append(self, records: Iterable[dict[str, Any]]) -> None: ...
+
+
+# progress(done, total): prompts finished so far (resumed ones included) out of all prompts.
+Progress = Callable[[int, int], None]
+
+
+def resume(prompts: list[str], checkpoint: Checkpoint | None) -> dict[int, Generation]:
+    """Finished generations from ``checkpoint`` whose prompt is still the same, by index."""
+    if checkpoint is None:
+        return {}
+    done = {}
+    for i, rec in checkpoint.load().items():
+        if 0 <= i < len(prompts) and rec.get("prompt_sha") == prompt_sha(prompts[i]):
+            done[i] = Generation.from_record(rec)
+    return done
+
+
+def check_sampling(*, max_new_tokens: int, temperature: float, top_p: float, top_k: int, batch_size: int) -> None:
+    """Reject impossible sampling settings before any work."""
+    if max_new_tokens < 1:
+        raise ValueError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
+    if temperature < 0:
+        raise ValueError(f"temperature must be >= 0, got {temperature}")
+    if not 0 < top_p <= 1:
+        raise ValueError(f"top_p must be in (0, 1], got {top_p}")
+    if top_k < 0:
+        raise ValueError(f"top_k must be >= 0 (0 keeps all tokens), got {top_k}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+
+
+def save_generations(path: Any, gens: list[Generation], **meta: Any) -> None:
+    """Write generations as JSONL, one record per prompt (``index``, the fields of
+    ``Generation``, and ``meta`` such as sampling settings and the source model key)."""
+    import json
+    from pathlib import Path
+
+    with open(Path(path), "w", encoding="utf-8") as f:
+        for i, g in enumerate(gens):
+            f.write(json.dumps({**g.to_record(i), **({"meta": meta} if meta else {})}, ensure_ascii=False,
+                               sort_keys=True) + "\n")
+
+
+def load_generations(path: Any) -> list[Generation]:
+    """Read a file written by ``save_generations``, in index order."""
+    import json
+    from pathlib import Path
+
+    recs = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+    recs.sort(key=lambda r: r["index"])
+    if [r["index"] for r in recs] != list(range(len(recs))):
+        raise ValueError(f"{path}: generation indices are not 0..{len(recs) - 1}")
+    return [Generation.from_record(r) for r in recs]

@@ -1,0 +1,119 @@
+"""The execution graph: typed nodes with content keys. The interpreter and ``plan`` walk it.
+
+A node's key identifies what it computes: the same op, version, params and inputs
+give the same key on any machine, so a cache entry can be reused safely.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from resp_dsl.diagnostics import Span
+
+# ATTENTION: bump CACHE_SCHEME when Node.key() inputs change
+CACHE_SCHEME = 1
+
+
+@dataclass(frozen=True)
+class Node:
+    id: str  # readable and unique, e.g. "resp/prune@0.3"
+    op: str
+    version: int
+    params: dict[str, Any]  # canonical, JSON-able
+    inputs: dict[str, str]  # role -> parent node id
+    span: Span | None = None
+    arms: tuple[str, ...] = ()
+    files: tuple[str, ...] = ()  # local files/directories whose checksums enter the key
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "op": self.op, "version": self.version, "params": self.params,
+                "inputs": dict(self.inputs), "arms": list(self.arms), "files": list(self.files),
+                "span": self.span.to_dict() if self.span else None}
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def checksum_path(path: str) -> str:
+    """A file's sha256; a directory's listing (name, size, mtime) of its top-level files."""
+    p = Path(path).expanduser()
+    try:
+        if p.is_file():
+            h = hashlib.sha256()
+            with p.open("rb") as f:
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    h.update(chunk)
+            return "sha256:" + h.hexdigest()
+        if p.is_dir():
+            entries = []
+            for child in sorted(p.iterdir()):
+                if child.is_file():
+                    st = child.stat()
+                    entries.append([child.name, st.st_size, st.st_mtime_ns])
+            return "dir:" + hashlib.sha256(canonical_json(entries).encode()).hexdigest()
+    except OSError:
+        pass
+    return "missing"
+
+
+@dataclass
+class Graph:
+    nodes: dict[str, Node] = field(default_factory=dict)
+    _keys: dict[str, str] = field(default_factory=dict, repr=False)
+    _sums: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def add(self, node: Node) -> Node:
+        if node.id in self.nodes:
+            raise ValueError(f"duplicate node id {node.id!r}")
+        for role, parent in node.inputs.items():
+            if parent not in self.nodes:
+                raise ValueError(f"{node.id}: input {role} -> unknown node {parent!r}")
+        self.nodes[node.id] = node
+        return node
+
+    def topological_order(self) -> list[Node]:
+        """Parents before children; ties in insertion order (deterministic)."""
+        order, state = [], {}
+
+        def visit(nid: str) -> None:
+            if state.get(nid) == 2:
+                return
+            if state.get(nid) == 1:
+                raise ValueError(f"cycle through {nid!r}")
+            state[nid] = 1
+            for parent in self.nodes[nid].inputs.values():
+                visit(parent)
+            state[nid] = 2
+            order.append(self.nodes[nid])
+
+        for nid in self.nodes:
+            visit(nid)
+        return order
+
+    def children(self, node_id: str) -> list[Node]:
+        return [n for n in self.nodes.values() if node_id in n.inputs.values()]
+
+    def key(self, node_id: str) -> str:
+        """sha256 over op, version, canonical params, parent keys (role order), input checksums, scheme."""
+        if node_id in self._keys:
+            return self._keys[node_id]
+        n = self.nodes[node_id]
+        sums = []
+        for f in n.files:
+            if f not in self._sums:
+                self._sums[f] = checksum_path(f)
+            sums.append([os.path.basename(f.rstrip("/")), self._sums[f]])
+        payload = [n.op, n.version, n.params, [[role, self.key(n.inputs[role])] for role in sorted(n.inputs)],
+                   sums, CACHE_SCHEME]
+        key = hashlib.sha256(canonical_json(payload).encode()).hexdigest()
+        self._keys[node_id] = key
+        return key
+
+    def to_dict(self) -> dict:
+        return {"scheme": CACHE_SCHEME, "nodes": [dict(n.to_dict(), key=self.key(n.id)) for n in self.topological_order()]}

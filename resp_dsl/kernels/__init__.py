@@ -1,0 +1,1 @@
+"""Pure tensor maths of pruning: importance, structure sums, ranking, slicing. No modules, no hooks."""

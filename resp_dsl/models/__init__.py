@@ -1,0 +1,1 @@
+"""Model families (adapters), the random-model factory and the pruned-model loader."""

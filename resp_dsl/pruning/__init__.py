@@ -1,0 +1,1 @@
+"""The pruning engine: calibration batches, scoring, selection, physical removal, schedules, export."""

@@ -1,0 +1,97 @@
+"""Pruning schedules: GISP's linear iterative schedule and RESP's milestones with regeneration.
+
+Each step re-scores the current (already pruned) model and prunes it further, to a target that
+is always measured against the dense model, so steps compose exactly.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+
+from resp_dsl.pruning.apply import apply_selection
+from resp_dsl.pruning.calib import CalibSample
+from resp_dsl.pruning.scoring import score_structures
+from resp_dsl.pruning.select import Selection, select_structures
+
+SampleSource = Sequence[CalibSample] | Callable[[int, object], Sequence[CalibSample]]
+
+
+def linear_targets(target: float, steps: int, start: float = 0.0) -> list[float]:
+    """The sparsity after each of `steps` equal steps from `start` to `target` (the last is exactly `target`)."""
+    if steps < 1:
+        raise ValueError("steps must be at least 1")
+    # Rounded so that a milestone like 0.1 and a step landing on 0.09999999999999999 coincide.
+    return [round(start + (target - start) * k / steps, 12) for k in range(1, steps)] + [float(target)]
+
+
+def _samples(source: SampleSource, step: int, model) -> Sequence[CalibSample]:
+    return source(step, model) if callable(source) else source
+
+
+def prune_iterative(model, sample_source: SampleSource, *, target: float, steps: int,
+                    score_kwargs: dict | None = None, select_kwargs: dict | None = None,
+                    mode: str = "physical", start: float = 0.0,
+                    on_step: Callable[[int, Selection, object], None] | None = None) -> list[Selection]:
+    """Re-score and prune `model` in place over a linear schedule to `target`; returns every step's Selection.
+
+    `sample_source` is a fixed list of samples or a callable (step, model) -> samples.
+    """
+    history = []
+    for step, t in enumerate(linear_targets(target, steps, start)):
+        scores = score_structures(model, _samples(sample_source, step, model), **(score_kwargs or {}))
+        selection = select_structures(model, scores, target=t, **(select_kwargs or {}))
+        apply_selection(model, selection, mode=mode)
+        history.append(selection)
+        if on_step:
+            on_step(step, selection, model)
+    return history
+
+
+def mix_calibration(old: Sequence[CalibSample], new: Sequence[CalibSample], rho: float, seed: int) -> list[CalibSample]:
+    """Replace a fraction `rho` of the old samples (chosen with `seed`) by fresh ones.
+
+    With equal lengths, sample i of `new` replaces sample i of `old` (the same prompt, regenerated);
+    otherwise fresh samples are taken in order. rho=0 keeps `old`, rho=1 gives `new`.
+    """
+    if not 0.0 <= rho <= 1.0:
+        raise ValueError(f"regeneration ratio {rho} must be in [0, 1]")
+    k = round(rho * len(old))
+    if k > len(new):
+        raise ValueError(f"rho={rho} needs {k} fresh samples, got {len(new)}")
+    chosen = sorted(random.Random(seed).sample(range(len(old)), k))
+    out = list(old)
+    for n, j in enumerate(chosen):
+        out[j] = new[j] if len(new) == len(old) else new[n]
+    return out
+
+
+def prune_with_milestones(model, samples: Sequence[CalibSample], *, milestones: Sequence[float], steps: int,
+                          regenerate: Callable[[object, float], Sequence[CalibSample]], rho: float = 1.0,
+                          seed: int = 0, score_kwargs: dict | None = None, select_kwargs: dict | None = None,
+                          mode: str = "physical",
+                          on_step: Callable[[int, Selection, object], None] | None = None,
+                          on_milestone: Callable[[float, object, list[CalibSample]], None] | None = None,
+                          ) -> list[Selection]:
+    """RESP: a linear schedule of `steps` to the last milestone; at each milestone but the last,
+    `regenerate(model, milestone)` supplies fresh samples from the pruned model and a fraction `rho`
+    of the calibration set is replaced by them."""
+    marks = sorted(round(float(m), 12) for m in milestones)
+    if not marks:
+        raise ValueError("at least one milestone is needed")
+    targets = sorted(set(linear_targets(marks[-1], steps)) | set(marks))
+    current = list(samples)
+    history = []
+    for step, t in enumerate(targets):
+        scores = score_structures(model, current, **(score_kwargs or {}))
+        selection = select_structures(model, scores, target=t, **(select_kwargs or {}))
+        apply_selection(model, selection, mode=mode)
+        history.append(selection)
+        if on_step:
+            on_step(step, selection, model)
+        if t in marks and t != marks[-1]:
+            fresh = list(regenerate(model, t))
+            current = mix_calibration(current, fresh, rho, seed + marks.index(t))
+            if on_milestone:
+                on_milestone(t, model, current)
+    return history

@@ -1,0 +1,246 @@
+"""Global selection of the structures to remove, against an exact sparsity target.
+
+Sparsity is always measured against the original dense model: removed structure parameters
+(attention and MLP projections) over those of the dense model (basis="params"), or removed
+structures over all structures (basis="structures"). A model already at 0.1 pruned "to 0.2"
+ends at 0.2 overall. The cut is the longest prefix of the global ranking that does not exceed
+the target, so the achieved sparsity is below the target by less than one structure, never above.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+import torch
+
+from resp_dsl.kernels import ranking
+from resp_dsl.pruning.scoring import StructureScores
+from resp_dsl.pruning.state import (
+    dense_dims, full_layout, kept_layout, layout_params, linear_biases, structure_params,
+)
+
+BASES = ("params", "structures")
+UNITS = ("heads", "kv_groups")
+
+
+@dataclass(frozen=True)
+class ProtectSpec:
+    """Blocks never pruned: the first `first_fraction` of blocks (int(f·L), as the reference), the last, and `blocks`."""
+
+    first_fraction: float = 0.1
+    last: bool = True
+    blocks: tuple[int, ...] = ()
+
+    def protected(self, n_layers: int) -> list[int]:
+        out = set(range(int(self.first_fraction * n_layers))) | {b % n_layers for b in self.blocks}
+        if self.last:
+            out.add(n_layers - 1)
+        return sorted(out)
+
+
+@dataclass
+class Selection:
+    """Per-block kept structures in dense indices, plus the sparsity reached. JSON-serialisable."""
+
+    target: float
+    basis: str
+    unit: str
+    normalize: str
+    achieved: float
+    achieved_params: float
+    achieved_structures: float
+    protected: list[int]
+    dense: dict
+    layers: list[dict[str, list[int]]] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Selection":
+        return cls(**d)
+
+
+def params_sparsity(layout, dims, bias) -> float:
+    """Removed structure parameters over the dense model's (removed / total: exact for exact fractions)."""
+    total = layout_params(full_layout(dims), dims, bias)
+    return (total - layout_params(layout, dims, bias)) / total
+
+
+def structures_sparsity(layout, dims, unit: str = "heads") -> float:
+    """Removed structures over all structures: query heads (or KV heads) plus channels."""
+    key, n = ("q_heads", dims.num_heads) if unit == "heads" else ("kv_heads", dims.num_kv_heads)
+    total = dims.num_layers * (n + dims.intermediate_size)
+    return (total - sum(len(l[key]) + len(l["channels"]) for l in layout)) / total
+
+
+def sparsity_of(layout, dims, bias) -> tuple[float, float]:
+    """(params sparsity, structures sparsity over query heads + channels) of a layout."""
+    return params_sparsity(layout, dims, bias), structures_sparsity(layout, dims)
+
+
+def select_structures(
+    model,
+    scores: StructureScores,
+    *,
+    target: float,
+    basis: str = "params",
+    protect: ProtectSpec = ProtectSpec(),
+    normalize: str = "type",
+    unit: str = "heads",
+) -> Selection:
+    """Choose the structures to keep so that `model` reaches `target` sparsity (of the dense model)."""
+    if basis not in BASES:
+        raise ValueError(f"unknown sparsity basis {basis!r}: choose one of {', '.join(BASES)}")
+    if unit not in UNITS:
+        raise ValueError(f"unknown head unit {unit!r}: choose one of {', '.join(UNITS)}")
+    if normalize not in ranking.NORMALIZATIONS:
+        raise ValueError(f"unknown normalisation {normalize!r}: choose one of {', '.join(ranking.NORMALIZATIONS)}")
+    if not 0.0 <= target < 1.0:
+        raise ValueError(f"target sparsity {target} must be in [0, 1)")
+    dims = dense_dims(model)
+    bias = linear_biases(model)
+    sp = structure_params(dims, bias=bias)
+    layout = kept_layout(model)
+    if len(scores.layers) != dims.num_layers:
+        raise ValueError(f"scores cover {len(scores.layers)} blocks, the model has {dims.num_layers}")
+    protected = protect.protected(dims.num_layers)
+    rep = dims.heads_per_group
+
+    if basis == "params":
+        total = layout_params(full_layout(dims), dims, bias)
+        removed_before = total - layout_params(layout, dims, bias)
+        head_cost, kv_cost, ch_cost = sp["head"], sp["kv"], sp["channel"]
+    else:
+        n_heads = dims.num_heads if unit == "heads" else dims.num_kv_heads
+        total = dims.num_layers * (n_heads + dims.intermediate_size)
+        removed_before = round(structures_sparsity(layout, dims, unit) * total)
+        head_cost, kv_cost, ch_cost = 1, 0, 1
+    budget = target * total - removed_before
+    if budget < -1e-9 * total:
+        raise ValueError(
+            f"the model is already at {removed_before / total:.4f} sparsity ({basis}), above the target {target}")
+
+    # Candidates: (layer, kind, dense index), normalised score, cost, KV group id for head candidates.
+    cand, norm_scores, costs, groups = [], [], [], []
+    group_cost: list[float] = []
+    for i, ls in enumerate(scores.layers):
+        if i in protected:
+            continue
+        live_heads = ls.head_index.tolist()
+        kv_live = ls.kv_index.tolist()
+        if unit == "heads":
+            heads_s = _normalize(ls.heads, normalize, sp["head"], 4 * dims.head_dim * dims.hidden_size)
+            gid = {}
+            for g in kv_live:
+                gid[g] = len(group_cost)
+                group_cost.append(kv_cost)
+            for h, s in zip(live_heads, heads_s.tolist()):
+                cand.append((i, "q_heads", h)); norm_scores.append(s); costs.append(head_cost)
+                groups.append(gid[h // rep])
+        else:
+            head_score = dict(zip(live_heads, ls.heads.tolist()))
+            raw, gcost = [], []
+            for g, s in zip(kv_live, ls.kv.tolist()):
+                members = [h for h in live_heads if h // rep == g]
+                raw.append(s + sum(head_score[h] for h in members))
+                gcost.append(kv_cost + len(members) * (head_cost if basis == "params" else 0))
+            if basis == "structures":
+                gcost = [1] * len(kv_live)
+            per_group_params = sp["kv"] + rep * sp["head"]
+            group_s = _normalize(torch.tensor(raw, dtype=torch.float64), normalize, per_group_params,
+                                 4 * dims.head_dim * dims.hidden_size * rep)
+            for g, s, c in zip(kv_live, group_s.tolist(), gcost):
+                cand.append((i, "kv_heads", g)); norm_scores.append(s); costs.append(c); groups.append(-1)
+        ch_s = _normalize(ls.channels, normalize, sp["channel"], 3 * dims.intermediate_size)
+        for c, s in zip(ls.channel_index.tolist(), ch_s.tolist()):
+            cand.append((i, "channels", c)); norm_scores.append(s); costs.append(ch_cost); groups.append(-1)
+
+    removed = set()
+    if cand and budget > 0:
+        order = ranking.rank_ascending(torch.tensor(norm_scores, dtype=torch.float64))
+        extra = ranking.group_release_costs(order, torch.tensor(groups, dtype=torch.long),
+                                            torch.tensor(group_cost, dtype=torch.float64))
+        in_order = torch.tensor(costs, dtype=torch.float64)[order] + extra
+        k = ranking.cut_prefix(in_order, budget)
+        if k == len(cand) and float(in_order.sum()) < budget - 1e-9 * total:
+            reachable = (removed_before + float(in_order.sum())) / total
+            raise ValueError(f"target {target} is unreachable: protecting blocks {protected} "
+                             f"leaves at most {reachable:.4f} sparsity ({basis})")
+        removed = {cand[j] for j in order[:k].tolist()}
+    elif budget > 1e-9 * total:
+        raise ValueError(f"target {target} is unreachable: every block is protected")
+
+    new_layout = []
+    for i, l in enumerate(layout):
+        q = [h for h in l["q_heads"] if (i, "q_heads", h) not in removed]
+        kv = [g for g in l["kv_heads"] if (i, "kv_heads", g) not in removed]
+        q = [h for h in q if h // rep in kv]
+        kv = [g for g in kv if any(h // rep == g for h in q)]  # a KV head with no query head goes
+        ch = [c for c in l["channels"] if (i, "channels", c) not in removed]
+        new_layout.append({"q_heads": q, "kv_heads": kv, "channels": ch})
+    p_sparsity = params_sparsity(new_layout, dims, bias)
+    s_sparsity = structures_sparsity(new_layout, dims, unit)
+    return Selection(
+        target=float(target), basis=basis, unit=unit, normalize=normalize,
+        achieved=p_sparsity if basis == "params" else s_sparsity,
+        achieved_params=p_sparsity, achieved_structures=s_sparsity, protected=protected,
+        dense=dims.to_dict(), layers=new_layout,
+    )
+
+
+def _normalize(scores: torch.Tensor, mode: str, params: float, reference: float) -> torch.Tensor:
+    s = scores.double()
+    mean = float(s.mean()) if s.numel() else 0.0
+    return ranking.normalize_scores(s, mode=mode, params=params, reference=reference, block_mean=mean)
+
+
+def round_uniform(model, scores: StructureScores, selection: Selection) -> Selection:
+    """Round `selection` so every pruned block keeps the same counts (for a stock "uniform" export).
+
+    Each non-protected block keeps K KV heads with R query heads each and C channels, K, R and C the
+    rounded means of the selection's blocks; within a block the highest-scored structures stay.
+    The achieved sparsity is recomputed (it moves by the rounding); protected blocks stay as they are.
+    """
+    dims = dense_dims(model)
+    rep = dims.heads_per_group
+    pruned = [i for i in range(dims.num_layers) if i not in selection.protected]
+    if not pruned:
+        return selection
+    layers = [selection.layers[i] for i in pruned]
+    n_kv = round(sum(len(l["kv_heads"]) for l in layers) / len(layers))
+    n_q = sum(len(l["q_heads"]) for l in layers) / len(layers)
+    n_rep = min(rep, round(n_q / n_kv)) if n_kv else 0
+    n_ch = round(sum(len(l["channels"]) for l in layers) / len(layers))
+    current = kept_layout(model)
+    new_layout = [dict(l) for l in selection.layers]
+    for i in pruned:
+        ls = scores.layers[i]
+        head_score = dict(zip(ls.head_index.tolist(), ls.heads.tolist()))
+        kv_score = dict(zip(ls.kv_index.tolist(), ls.kv.tolist()))
+        groups = []
+        for g in current[i]["kv_heads"]:
+            members = sorted((h for h in current[i]["q_heads"] if h // rep == g), key=lambda h: -head_score[h])
+            if len(members) >= n_rep:
+                groups.append((kv_score[g] + sum(head_score[h] for h in members[:n_rep]), g, members[:n_rep]))
+        groups.sort(key=lambda t: -t[0])
+        if len(groups) < n_kv:
+            raise ValueError(f"block {i} has too few live KV groups for a uniform {n_kv}×{n_rep} layout")
+        chosen = sorted(groups[:n_kv], key=lambda t: t[1])
+        ch_score = dict(zip(ls.channel_index.tolist(), ls.channels.tolist()))
+        ch = sorted(sorted(current[i]["channels"], key=lambda c: -ch_score[c])[:n_ch])
+        new_layout[i] = {"q_heads": sorted(h for _, _, m in chosen for h in m),
+                         "kv_heads": [g for _, g, _ in chosen], "channels": ch}
+    bias = linear_biases(model)
+    p_sparsity = params_sparsity(new_layout, dims, bias)
+    s_sparsity = structures_sparsity(new_layout, dims, selection.unit)
+    return Selection(
+        target=selection.target, basis=selection.basis, unit=selection.unit, normalize=selection.normalize,
+        achieved=p_sparsity if selection.basis == "params" else s_sparsity, achieved_params=p_sparsity,
+        achieved_structures=s_sparsity, protected=list(selection.protected), dense=dims.to_dict(),
+        layers=new_layout,
+    )

@@ -1,0 +1,1 @@
+"""Running recipes: the checkpoint store, the dry executor behind plan, the interpreter."""

@@ -1,0 +1,146 @@
+"""The interpreter behind `resp-dsl run`: walk the graph, reuse what the store holds, run the rest.
+
+For each node in dependency order: compute its content key; if the store holds
+a sound entry, reuse it; otherwise run the op into a temporary directory that
+the store renames into place. A corrupt entry is reported and recomputed,
+never used. Long ops checkpoint into the store's partial dir, so a killed run
+resumes where it stopped and ends with the same artifacts as an uninterrupted
+one (sampling is seeded per prompt).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from resp_dsl.runtime.ops import OPS, Artifact, OpError, RunContext
+
+
+SUMMARY = "summary.json"  # every entry's short result (accuracy, achieved sparsity, ...)
+
+
+class NodeFailed(RuntimeError):
+    def __init__(self, node, key: str, message: str, hint: str | None, partial: Path | None):
+        super().__init__(message)
+        self.node, self.key, self.hint, self.partial = node, key, hint, partial
+
+
+@dataclass
+class NodeOutcome:
+    id: str
+    op: str
+    key: str
+    status: str  # cached | done | recomputed | failed
+    seconds: float = 0.0
+    summary: dict = field(default_factory=dict)
+
+
+def _nodes_in_order(graph) -> list[Any]:
+    order = graph.topological_order()
+    return [graph.nodes[n] if isinstance(n, str) else n for n in order]
+
+
+def _labels(graph, node, keys: dict[str, str], outcomes: dict[str, NodeOutcome]) -> dict:
+    """Arm(s), task and sparsity of a node, for reports."""
+    labels: dict[str, Any] = {"arms": sorted(getattr(node, "arms", None) or [])}
+    if node.op == "eval":
+        labels["task"] = node.params.get("task")
+    # Sparsity: the nearest prune ancestor along the model inputs.
+    cur = node
+    while cur is not None:
+        if cur.op == "prune":
+            labels["sparsity"] = float(cur.params["target"])
+            achieved = outcomes.get(cur.id)
+            if achieved and "achieved" in achieved.summary:
+                labels["achieved"] = achieved.summary["achieved"]
+            break
+        parent = cur.inputs.get("model")
+        cur = graph.nodes[parent] if parent else None
+    labels.setdefault("sparsity", 0.0)
+    return labels
+
+
+def _span_text(node) -> str:
+    span = getattr(node, "span", None)
+    if span is None:
+        return ""
+    file = getattr(span, "file", None) or getattr(span, "path", None) or "<recipe>"
+    line = getattr(span, "line", None) or getattr(span, "start_line", None)
+    col = getattr(span, "col", None) or getattr(span, "column", None) or getattr(span, "start_col", None)
+    return f"{file}:{line}:{col}" if line else str(file)
+
+
+def run_graph(graph, *, store, out_dir: Path, reporter=None, overwrite_exports: bool = False,
+              targets: set[str] | None = None) -> list[NodeOutcome]:
+    """Execute `graph`; returns one outcome per node. Raises NodeFailed with the failing node."""
+    reporter = reporter or _PlainReporter()
+    nodes = _nodes_in_order(graph)
+    keys = {n.id: graph.key(n.id) for n in nodes}
+    ctx = RunContext(store=store, out_dir=Path(out_dir), progress=reporter.progress, log=reporter.log,
+                     overwrite_exports=overwrite_exports)
+    outcomes: dict[str, NodeOutcome] = {}
+    artifacts: dict[str, Artifact] = {}
+    reporter.start([(n.id, n.op, keys[n.id]) for n in nodes])
+    for node in nodes:
+        key = keys[node.id]
+        status = "done"
+        if store.has(key):
+            try:
+                entry = store.open(key, verify=True)
+                artifacts[node.id] = Artifact(key, node.op, Path(entry.path), dict(entry.meta))
+                outcomes[node.id] = NodeOutcome(node.id, node.op, key, "cached",
+                                                summary=_read_summary(Path(entry.path)))
+                reporter.node(node.id, "cached", outcomes[node.id])
+                continue
+            except Exception as exc:  # CorruptEntryError and anything unreadable: recompute
+                reporter.log(f"warning: the cached entry of {node.id} ({key[:12]}) is corrupt "
+                             f"and is recomputed: {exc}")
+                store.rm(key)
+                status = "recomputed"
+        if node.op not in OPS:
+            raise NodeFailed(node, key, f"op {node.op!r} has no implementation in this runtime", None, None)
+        inputs = {role: artifacts[pid] for role, pid in node.inputs.items()}
+        labels = _labels(graph, node, keys, outcomes)
+        reporter.node(node.id, "running", None)
+        ctx.partial = store.partial_dir(key)
+        t0 = time.perf_counter()
+        try:
+            with store.write(key, {"op": node.op, "params": node.params, "node": node.id, "labels": labels}) as tmp:
+                summary = OPS[node.op](ctx, node, inputs, Path(tmp)) or {}
+                (Path(tmp) / SUMMARY).write_text(json.dumps(summary, sort_keys=True), encoding="utf-8")
+            seconds = time.perf_counter() - t0
+        except OpError as exc:
+            raise NodeFailed(node, key, str(exc), exc.hint, ctx.partial) from exc
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:  # an unexpected failure: name the node and where its partial results are
+            raise NodeFailed(node, key, f"{type(exc).__name__}: {exc}", None, ctx.partial) from exc
+        entry = store.open(key, verify=False)
+        artifacts[node.id] = Artifact(key, node.op, Path(entry.path), dict(entry.meta))
+        outcomes[node.id] = NodeOutcome(node.id, node.op, key, status, seconds, summary)
+        reporter.node(node.id, status, outcomes[node.id])
+    return [outcomes[n.id] for n in nodes]
+
+
+def _read_summary(path: Path) -> dict:
+    f = path / SUMMARY
+    return json.loads(f.read_text(encoding="utf-8")) if f.is_file() else {}
+
+
+class _PlainReporter:
+    def start(self, nodes):
+        pass
+
+    def node(self, node_id, status, outcome):
+        if status != "running":
+            extra = f" ({outcome.seconds:.1f}s)" if outcome and outcome.seconds else ""
+            print(f"{status:>10}  {node_id}{extra}")
+
+    def progress(self, label, done, total):
+        pass
+
+    def log(self, message):
+        print(message)

@@ -1,0 +1,513 @@
+"""What each graph op does when it runs: thin wrappers over the library.
+
+Every op reads its parents' artifacts from the store, calls the pure library
+code (generation, scoring, selection, evaluation, export) and writes its own
+artifact into the temporary directory the store hands it. Artifacts are plain,
+portable files:
+
+=============  ==============================================================
+op             artifact
+=============  ==============================================================
+load_model     ``model.json``: where the weights are (never copied)
+calibrate      ``traces.jsonl``: prompt, text, token ids, n_prompt, settings
+regenerate     ``traces.jsonl`` (a fraction rho re-sampled by the model)
+score          ``scores.safetensors`` + ``scores.json``
+prune          ``model.json`` + ``selection.json`` (kept indices, dense basis)
+eval           ``result.json`` (accuracy, per-example outputs)
+export         ``export.json`` (where, format, checksums of the export)
+report         ``table.md``, ``table.csv``, ``table.json``, ``*.png``
+=============  ==============================================================
+
+A pruned model is stored as its selection (kept structures in dense
+indices) on top of its base model: RESP removes structures without changing
+the remaining weights, so base + selection rebuilds it exactly.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# The ops this runtime can execute, with the artifact version each writes.
+# ATTENTION: the compiler's op table carries the op versions that enter the keys;
+# bump them there when what an op computes changes.
+OpFn = Callable[["RunContext", Any, dict[str, "Artifact"], Path], dict]
+
+
+class OpError(RuntimeError):
+    """An op failed for a reason the user can act on."""
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.hint = hint
+
+
+@dataclass
+class Artifact:
+    """A finished node's entry in the store."""
+
+    key: str
+    op: str
+    path: Path
+    meta: dict = field(default_factory=dict)
+
+    def file(self, name: str) -> Path:
+        return self.path / name
+
+    def json(self, name: str) -> Any:
+        return json.loads(self.file(name).read_text(encoding="utf-8"))
+
+
+@dataclass
+class RunContext:
+    """What ops share during one run: the store, loaded models, output dir, progress hooks."""
+
+    store: Any
+    out_dir: Path
+    progress: Callable[[str, int, int], None] = lambda label, done, total: None
+    log: Callable[[str], None] = print
+    overwrite_exports: bool = False
+    _models: dict = field(default_factory=dict)  # (base path, dtype, device) -> (model, tok)
+    _built: dict = field(default_factory=dict)  # model artifact key -> (model, tok)
+
+    # -- models ---------------------------------------------------------------------------
+    def base_model(self, spec: dict):
+        """The dense model of a `model.json` base spec, loaded once per run."""
+        key = (spec["path"], spec["dtype"], spec["device"])
+        if key not in self._models:
+            self._models[key] = load_base(spec)
+        return self._models[key]
+
+    def model(self, art: Artifact):
+        """The model of a load_model or prune artifact, built once and cached (kept small: 2)."""
+        if art.key in self._built:
+            return self._built[art.key]
+        info = art.json("model.json")
+        base, tok = self.base_model(info["base"])
+        if info.get("selection") is None:
+            model = base
+        else:
+            from resp_dsl.pruning.apply import apply_selection
+            from resp_dsl.pruning.select import Selection
+
+            model = copy.deepcopy(base)
+            sel = Selection.from_dict(art.json("selection.json"))
+            apply_selection(model, sel, mode=info.get("mode", "physical"))
+            model.eval()
+        if len(self._built) >= 2:
+            self._built.pop(next(iter(self._built)))
+        self._built[art.key] = (model, tok)
+        return model, tok
+
+
+# ---------------------------------------------------------------------------------------
+# model loading
+
+
+def resolve_model(source: str) -> tuple[str, bool]:
+    """(path or hub id, is_local) for a recipe's model reference (`zoo:NAME`, a directory, or a hub id)."""
+    if source.startswith("zoo:"):
+        from resp_dsl import zoo
+
+        try:
+            return str(zoo.path(source[4:])), True
+        except LookupError as exc:
+            raise OpError(str(exc), hint="`resp-dsl ls` lists the bundled models") from None
+    p = Path(source).expanduser()
+    if p.exists():
+        if not (p / "config.json").is_file():
+            raise OpError(f"{p} has no config.json: not a Hugging Face model directory")
+        return str(p.resolve()), True
+    return source, False
+
+
+def _torch_dtype(name: str):
+    import torch
+
+    table = {"fp32": torch.float32, "float32": torch.float32, "bf16": torch.bfloat16, "bfloat16": torch.bfloat16,
+             "fp16": torch.float16, "float16": torch.float16, "auto": "auto"}
+    if name not in table:
+        raise OpError(f"unknown dtype {name!r}", hint=f"choose one of {', '.join(table)}")
+    return table[name]
+
+
+def load_base(spec: dict):
+    """Load tokenizer and dense model; refuse unsupported families before reading the weights."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+
+    from resp_dsl.models.adapters import UnsupportedModelError, get_adapter
+
+    path = spec["path"]
+    try:
+        config = AutoConfig.from_pretrained(path, revision=spec.get("revision"))
+    except OSError as exc:
+        raise OpError(f"cannot read the config of {path!r}: {exc}".splitlines()[0],
+                      hint="a hub id needs a network (and HF_TOKEN for gated models); "
+                           "a local path must be a model directory") from None
+    try:
+        get_adapter(config)
+    except UnsupportedModelError as exc:
+        raise OpError(str(exc)) from None
+    device = spec.get("device") or "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise OpError(f"device {device!r} requested but CUDA is not available", hint="use device cpu")
+    tok = AutoTokenizer.from_pretrained(path, revision=spec.get("revision"))
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    model = AutoModelForCausalLM.from_pretrained(path, revision=spec.get("revision"), dtype=_torch_dtype(spec["dtype"]),
+                                                 use_safetensors=True)
+    model.to(device)
+    model.eval()
+    return model, tok
+
+
+def op_load_model(ctx: RunContext, node, inputs: dict[str, Artifact], out: Path) -> dict:
+    p = node.params
+    path, local = resolve_model(p["model"])
+    spec = {"source": p["model"], "path": path, "local": local, "dtype": p.get("dtype", "fp32"),
+            "device": p.get("device", "cpu"), "revision": p.get("revision"), "backend": p.get("backend", "hf")}
+    if spec["backend"] == "vllm":
+        from resp_dsl.generation import get_backend
+
+        get_backend("vllm")  # fails now, with the extra to install, if vLLM is missing
+    model, _ = ctx.base_model(spec)
+    n_params = sum(t.numel() for t in model.parameters())
+    _write_json(out / "model.json", {"base": spec, "selection": None, "parameters": n_params,
+                                     "model_type": model.config.model_type})
+    return {"parameters": n_params}
+
+
+# ---------------------------------------------------------------------------------------
+# calibration
+
+
+def _prompt_for(task, example, tok, params) -> str:
+    return task.build_prompt(example, tok, shots=params.get("shots", 0), chat=params.get("chat", True),
+                             enable_thinking=params.get("enable_thinking", True))
+
+
+def _task(params: dict):
+    """The task of a calibrate (``dataset``) or eval (``task``, ``task_file``) node."""
+    from resp_dsl.tasks import TaskError, get_task
+
+    name = params.get("task") or params["dataset"]
+    file = params.get("task_file")
+    if file is None and (name.endswith((".jsonl", ".json")) or Path(name).expanduser().is_file()):
+        file = name
+    try:
+        return get_task(f"jsonl:{file}") if file else get_task(name)
+    except TaskError as exc:
+        raise OpError(str(exc), hint=getattr(exc, "hint", None)) from None
+
+
+def _calibration_prompts(params: dict, tok) -> tuple[list[str], list[Any]]:
+    task = _task(params)
+    examples = task.load(params.get("split", "train"), limit=params["n"], seed=params.get("seed", 0), shuffle=True)
+    return [_prompt_for(task, ex, tok, params) for ex in examples], examples
+
+
+def _records_from_generations(gens, tok, source: str, settings: dict, model_key: str | None) -> list[dict]:
+    out = []
+    for i, g in enumerate(gens):
+        prompt_ids = tok(g.prompt, add_special_tokens=False)["input_ids"]
+        out.append({"index": i, "source": source, "prompt": g.prompt, "text": g.text,
+                    "input_ids": prompt_ids + list(g.token_ids), "n_prompt": len(prompt_ids),
+                    "finish_reason": g.finish_reason, "model": model_key, "settings": settings})
+    return out
+
+
+def _generate(ctx: RunContext, model, tok, prompts: list[str], params: dict, out: Path, label: str, seed: int):
+    from resp_dsl.generation import get_backend
+    from resp_dsl.runtime.store import JsonlCheckpoint
+
+    backend = get_backend(params.get("backend", "hf"))
+    checkpoint = JsonlCheckpoint(ctx.partial / "generations.jsonl") if getattr(ctx, "partial", None) else None
+    return backend(model, tok, prompts, max_new_tokens=params.get("max_tokens", 2048),
+                   temperature=params.get("temperature", 0.6), top_p=params.get("top_p", 0.95),
+                   top_k=params.get("top_k", 0), seed=seed, batch_size=params.get("batch_size", 64),
+                   progress=lambda d, t: ctx.progress(label, d, t), checkpoint=checkpoint)
+
+
+def op_calibrate(ctx: RunContext, node, inputs: dict[str, Artifact], out: Path) -> dict:
+    p = node.params
+    model_art = inputs["model"]
+    model, tok = ctx.model(model_art)
+    source = p["source"]
+    settings = {k: p.get(k) for k in ("temperature", "top_p", "max_tokens", "seed")}
+    if source == "self_generated":
+        prompts, _ = _calibration_prompts(p, tok)
+        gens = _generate(ctx, model, tok, prompts, p, out, "calibrate: traces", p.get("seed", 0))
+        records = _records_from_generations(gens, tok, source, settings, model_art.key)
+    elif source == "task":
+        prompts, examples = _calibration_prompts(p, tok)
+        records = []
+        for i, (prompt, ex) in enumerate(zip(prompts, examples)):
+            prompt_ids = tok(prompt, add_special_tokens=False)["input_ids"]
+            answer_ids = tok(ex.solution, add_special_tokens=False)["input_ids"]
+            if tok.eos_token_id is not None:
+                answer_ids = answer_ids + [tok.eos_token_id]
+            answer_ids = answer_ids[: p.get("max_tokens", 2048)]
+            records.append({"index": i, "source": source, "prompt": prompt, "text": ex.solution,
+                            "input_ids": prompt_ids + answer_ids, "n_prompt": len(prompt_ids),
+                            "model": None, "settings": settings})
+    elif source == "generic":
+        texts = generic_texts(p, n=p["n"], seed=p.get("seed", 0))
+        records = []
+        for i, text in enumerate(texts):
+            ids = tok(text, add_special_tokens=False)["input_ids"][: p.get("max_tokens", 2048)]
+            records.append({"index": i, "source": source, "prompt": "", "text": tok.decode(ids),
+                            "input_ids": ids, "n_prompt": 0, "model": None, "settings": settings})
+    else:
+        raise OpError(f"unknown calibration source {source!r}")
+    write_traces(out / "traces.jsonl", records)
+    return _trace_stats(records)
+
+
+def generic_texts(params: dict, *, n: int, seed: int) -> list[str]:
+    """n generic documents: a local text file, the bundled corpus, or C4 from the hub."""
+    rng = random.Random(seed)
+    corpus = params.get("corpus") or params.get("dataset") or "c4"
+    if params.get("text_file"):
+        path = Path(params["text_file"]).expanduser()
+        if not path.is_file():
+            raise OpError(f"generic text file {path} does not exist")
+        paras = [t.strip() for t in path.read_text(encoding="utf-8", errors="replace").split("\n\n") if t.strip()]
+        if not paras:
+            raise OpError(f"{path} has no text")
+        return [paras[rng.randrange(len(paras))] for _ in range(n)]
+    if corpus in ("stdlib_docs", "tiny_generic", "zoo"):
+        from resp_dsl.zoo.generic import split_docstrings
+
+        docs = split_docstrings()["validation"]
+        return [docs[rng.randrange(len(docs))] for _ in range(n)]
+    if corpus == "c4":
+        from datasets import load_dataset
+
+        try:
+            ds = load_dataset("allenai/c4", "en", split="validation", streaming=True)
+        except Exception as exc:  # noqa: BLE001 - datasets raises many kinds when offline
+            raise OpError(f"cannot load C4 from the hub: {exc}".splitlines()[0],
+                          hint="offline? use `calibrate generic from FILE` with a local text file") from None
+        texts = []
+        for row in ds.shuffle(seed=seed, buffer_size=10_000):
+            texts.append(row["text"])
+            if len(texts) >= n:
+                break
+        return texts
+    raise OpError(f"unknown generic corpus {corpus!r}", hint="use c4, stdlib_docs, or a local text file")
+
+
+def op_regenerate(ctx: RunContext, node, inputs: dict[str, Artifact], out: Path) -> dict:
+    """Re-sample a fraction rho of the calibration traces with the current (pruned) model."""
+    p = node.params
+    rho = float(p["rho"])
+    old = read_traces(inputs["calibration"].file("traces.jsonl"))
+    k = round(rho * len(old))
+    chosen = sorted(random.Random(p.get("seed", 0)).sample(range(len(old)), k))
+    records = [dict(r) for r in old]
+    if chosen:
+        model_art = inputs["model"]
+        model, tok = ctx.model(model_art)
+        prompts = [old[i]["prompt"] for i in chosen]
+        if any(not pr for pr in prompts):
+            raise OpError("only self-generated or task calibration can be regenerated (generic text has no prompt)")
+        settings = dict(old[chosen[0]].get("settings") or {})
+        gen_params = {**settings, **{k2: v for k2, v in p.items() if k2 in ("temperature", "top_p", "max_tokens",
+                                                                              "batch_size", "backend")}}
+        gens = _generate(ctx, model, tok, prompts, gen_params, out, f"regenerate ρ={rho}", p.get("seed", 0))
+        fresh = _records_from_generations(gens, tok, "self_generated", settings, model_art.key)
+        for i, rec in zip(chosen, fresh):
+            records[i] = {**rec, "index": i, "regenerated": True}
+    write_traces(out / "traces.jsonl", records)
+    return {**_trace_stats(records), "regenerated": len(chosen)}
+
+
+def write_traces(path: Path, records: list[dict]) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        for r in records:
+            f.write(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n")
+
+
+def read_traces(path: Path) -> list[dict]:
+    recs = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if [r["index"] for r in recs] != list(range(len(recs))):
+        raise OpError(f"{path}: trace indices are not 0..{len(recs) - 1}")
+    return recs
+
+
+def calib_samples(path: Path):
+    from resp_dsl.pruning.calib import CalibSample
+
+    return [CalibSample(list(r["input_ids"]), int(r["n_prompt"])) for r in read_traces(path)]
+
+
+def _trace_stats(records: list[dict]) -> dict:
+    n_tokens = sum(len(r["input_ids"]) - r["n_prompt"] for r in records)
+    return {"samples": len(records), "decode_tokens": n_tokens}
+
+
+# ---------------------------------------------------------------------------------------
+# score and prune
+
+
+def _score_kwargs(p: dict) -> dict:
+    return {"method": p.get("method") or "taylor", "loss": p.get("loss") or "decode_only",
+            "variant": p.get("variant") or "elementwise", "batch_size": p.get("batch_size") or 8}
+
+
+def op_score(ctx: RunContext, node, inputs: dict[str, Artifact], out: Path) -> dict:
+    from safetensors.torch import save_file
+
+    from resp_dsl.pruning.scoring import score_structures
+
+    p = node.params
+    model, _ = ctx.model(inputs["model"])
+    samples = calib_samples(inputs["calibration"].file("traces.jsonl")) if "calibration" in inputs else []
+    scores = score_structures(model, samples, **_score_kwargs(p),
+                              progress=lambda d, t: ctx.progress("score: calibration batches", d, t))
+    save_file({k: v.contiguous() for k, v in scores.to_tensors().items()}, str(out / "scores.safetensors"))
+    _write_json(out / "scores.json", {"meta": getattr(scores, "meta", {}), "params": _score_kwargs(p),
+                                      "normalize": p.get("normalize", "type"), "unit": _unit(p)})
+    return {"samples": len(samples)}
+
+
+def _unit(score_params: dict) -> str:
+    """Query heads one by one, or whole KV groups, as the recipe's `score ... on` says."""
+    return "kv_groups" if "kv_groups" in (score_params.get("structures") or []) else "heads"
+
+
+def _protect(p: dict):
+    from resp_dsl.pruning.select import ProtectSpec
+
+    prot = p.get("protect") or {}
+    return ProtectSpec(first_fraction=float(prot.get("first_fraction", 0.1)), last=bool(prot.get("last", True)),
+                       blocks=tuple(int(b) for b in prot.get("blocks", ())))
+
+
+def _select_kwargs(p: dict, score_params: dict) -> dict:
+    return {"basis": p.get("basis", "params"), "protect": _protect(p),
+            "normalize": score_params.get("normalize", "type"), "unit": score_params.get("unit") or _unit(score_params)}
+
+
+def op_prune(ctx: RunContext, node, inputs: dict[str, Artifact], out: Path) -> dict:
+    from safetensors.torch import load_file
+
+    from resp_dsl.pruning.scoring import StructureScores
+    from resp_dsl.pruning.select import select_structures
+
+    p = node.params
+    model_art = inputs["model"]
+    model, _ = ctx.model(model_art)
+    model = copy.deepcopy(model)
+    mode = p.get("mode", "physical")
+    steps = int(p.get("steps", 1))
+    if steps > 1:
+        from resp_dsl.pruning.schedule import prune_iterative
+        from resp_dsl.pruning.state import kept_layout  # noqa: F401  (the start comes from the model)
+
+        score_p = p.get("score") or {}
+        if "calibration" not in inputs and score_p.get("method", "taylor") != "magnitude":
+            raise OpError("iterative pruning re-scores at every step and needs calibration data")
+        samples = calib_samples(inputs["calibration"].file("traces.jsonl")) if "calibration" in inputs else []
+        start = _current_sparsity(model)
+        history = prune_iterative(model, samples, target=float(p["target"]), steps=steps,
+                                  score_kwargs=_score_kwargs(score_p), select_kwargs=_select_kwargs(p, score_p),
+                                  mode=mode, start=start,
+                                  on_step=lambda i, sel, m: ctx.progress("prune: iterative steps", i + 1, steps))
+        selection = history[-1]
+    else:
+        if "scores" not in inputs:
+            raise OpError("one-shot pruning needs a score node")
+        tensors = load_file(str(inputs["scores"].file("scores.safetensors")))
+        scores = StructureScores.from_tensors(tensors)
+        score_p = inputs["scores"].json("scores.json")
+        selection = select_structures(model, scores, target=float(p["target"]), **_select_kwargs(p, score_p))
+    info = model_art.json("model.json")
+    _write_json(out / "selection.json", selection.to_dict())
+    _write_json(out / "model.json", {"base": info["base"], "selection": "selection.json", "mode": mode,
+                                     "parent": model_art.key, "achieved": selection.achieved,
+                                     "model_type": info.get("model_type")})
+    return {"target": float(p["target"]), "achieved": selection.achieved,
+            "achieved_params": selection.achieved_params, "achieved_structures": selection.achieved_structures}
+
+
+def _current_sparsity(model) -> float:
+    from resp_dsl.pruning.select import sparsity_of
+    from resp_dsl.pruning.state import dense_dims, kept_layout, linear_biases
+
+    return float(sparsity_of(kept_layout(model), dense_dims(model), linear_biases(model))[0])
+
+
+# ---------------------------------------------------------------------------------------
+# eval, export, report
+
+
+def op_eval(ctx: RunContext, node, inputs: dict[str, Artifact], out: Path) -> dict:
+    from resp_dsl.evaluation import evaluate_direct, evaluate_lm_eval
+    from resp_dsl.runtime.store import JsonlCheckpoint
+
+    p = node.params
+    model, tok = ctx.model(inputs["model"])
+    task = _task(p)
+    common = dict(split=p.get("split", "test"), limit=p.get("limit"), shots=p.get("shots"),
+                  chat=p.get("chat", True), enable_thinking=p.get("enable_thinking", True),
+                  max_new_tokens=p.get("max_new_tokens", 2048), temperature=p.get("temperature", 0.6),
+                  top_p=p.get("top_p", 0.95), seed=p.get("seed", 0), batch_size=p.get("batch_size", 64))
+    if p.get("harness", "direct") == "lm_eval":
+        result = evaluate_lm_eval(model, tok, task, **common)
+    else:
+        checkpoint = JsonlCheckpoint(ctx.partial / "eval.jsonl") if getattr(ctx, "partial", None) else None
+        result = evaluate_direct(model, tok, task, **common, backend=p.get("backend", "hf"),
+                                 progress=lambda d, t: ctx.progress(f"eval {p['task']}: problems", d, t),
+                                 checkpoint=checkpoint)
+    result.save(out / "result.json")
+    return {"accuracy": result.accuracy, "n": result.n, "correct": result.correct}
+
+
+def op_export(ctx: RunContext, node, inputs: dict[str, Artifact], out: Path) -> dict:
+    from resp_dsl.pruning.export import ExportError, export_model
+
+    p = node.params
+    model, tok = ctx.model(inputs["model"])
+    target = Path(p["path"]).expanduser()
+    if not target.is_absolute():
+        target = ctx.out_dir / target
+    meta = {"recipe_key": inputs["model"].key, "node": getattr(node, "id", None)}
+    try:
+        export_model(model, tok, target, format=p.get("format", "per_layer"), metadata=meta,
+                     overwrite=ctx.overwrite_exports)
+    except ExportError as exc:
+        raise OpError(str(exc), hint="pass --overwrite-exports to replace an earlier export") from None
+    _write_json(out / "export.json", {"path": str(target), "format": p.get("format", "per_layer")})
+    return {"path": str(target)}
+
+
+def op_report(ctx: RunContext, node, inputs: dict[str, Artifact], out: Path) -> dict:
+    from resp_dsl.runtime.report import write_report
+
+    return write_report(node.params, inputs, out, ctx.out_dir)
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+OPS: dict[str, OpFn] = {
+    "load_model": op_load_model,
+    "calibrate": op_calibrate,
+    "regenerate": op_regenerate,
+    "score": op_score,
+    "prune": op_prune,
+    "eval": op_eval,
+    "export": op_export,
+    "report": op_report,
+}

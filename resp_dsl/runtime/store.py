@@ -1,0 +1,609 @@
+"""The content-addressed checkpoint store: one directory per graph node key.
+
+Layout under a store root (``default_cache_dir()`` unless told otherwise)::
+
+    <root>/v1/<key[:2]>/<key>/            a complete entry: artifact files + manifest.json
+    <root>/v1/tmp/<key>.<pid>.<rand>/     an entry being written (renamed into place on success)
+    <root>/v1/partial/<key>/              in-op checkpoints of an unfinished node (survive a crash)
+    <root>/v1/locks/<key>.lock            held (flock) while a run writes <key>
+
+Invariants:
+- An entry directory exists only if it was fully written: it is created by one
+  ``os.rename`` of a finished temporary directory, so a crash leaves no half entry.
+- ``manifest.json`` lists every file with its sha256 and size; ``open`` verifies them
+  and a mismatch raises ``CorruptEntryError`` (the caller recomputes, never uses it).
+- Nothing here imports torch: ``plan`` and ``cache`` use the store without it.
+
+Example::
+
+    store = Store(default_cache_dir())
+    if not store.has(key):
+        with store.write(key, {"op": "generate", "params": {...}}) as tmp:
+            (tmp / "traces.jsonl").write_text(...)
+    entry = store.open(key)           # verified
+    path = entry.file("traces.jsonl")
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+# ATTENTION: bump SCHEME when the entry layout or the manifest format changes;
+# old entries then stay where they are and are simply not found (gc removes them).
+SCHEME = "v1"
+MANIFEST = "manifest.json"
+STATUS_COMPLETE = "complete"
+
+_KEY_RE = re.compile(r"^[A-Za-z0-9_-]{4,128}$")
+_HASH_CHUNK = 1 << 20
+
+
+class StoreError(Exception):
+    """A store operation failed in a way the user can act on."""
+
+
+class MissingEntryError(StoreError, KeyError):
+    """The store has no complete entry for this key."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0]) if self.args else ""
+
+
+class CorruptEntryError(StoreError):
+    """An entry's files do not match its manifest; it must be recomputed."""
+
+    def __init__(self, key: str, path: Path, problems: list[str]):
+        self.key, self.path, self.problems = key, path, problems
+        listed = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
+        super().__init__(f"cache entry {key} at {path} is corrupt ({listed}); it will be recomputed")
+
+
+class LockedError(StoreError):
+    """Another process holds the write lock of this key."""
+
+
+def default_cache_dir() -> Path:
+    """The store root: ``$RESP_DSL_CACHE`` if set, else ``~/.cache/resp-dsl``."""
+    env = os.environ.get("RESP_DSL_CACHE")
+    if env:
+        return Path(env).expanduser()
+    return Path.home() / ".cache" / "resp-dsl"
+
+
+def check_key(key: str) -> str:
+    """Return ``key`` if it is a valid node key (letters, digits, ``-``, ``_``; 4-128 chars)."""
+    if not isinstance(key, str) or not _KEY_RE.match(key):
+        raise StoreError(f"invalid cache key {key!r}: expected 4-128 characters of [A-Za-z0-9_-]")
+    return key
+
+
+def sha256_file(path: Path) -> str:
+    """The hex sha256 of a file, read in 1 MiB chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(_HASH_CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON to ``path`` through a temporary file in the same directory and a rename."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=2, sort_keys=True, ensure_ascii=False)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _dir_size(path: Path) -> int:
+    total = 0
+    for p in path.rglob("*"):
+        with contextlib.suppress(OSError):
+            if p.is_file() and not p.is_symlink():
+                total += p.stat().st_size
+    return total
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    """A complete, verified store entry."""
+
+    key: str
+    path: Path
+    manifest: dict[str, Any]
+
+    @property
+    def op(self) -> str:
+        return self.manifest.get("op", "")
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return self.manifest.get("params", {})
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        return self.manifest.get("meta", {})
+
+    @property
+    def files(self) -> dict[str, dict[str, Any]]:
+        return self.manifest["files"]
+
+    def file(self, name: str) -> Path:
+        """The path of one artifact file of this entry; unknown names raise ``StoreError``."""
+        if name not in self.manifest["files"]:
+            known = ", ".join(sorted(self.manifest["files"])) or "none"
+            raise StoreError(f"cache entry {self.key} has no file {name!r} (files: {known})")
+        return self.path / name
+
+
+@dataclasses.dataclass(frozen=True)
+class EntryInfo:
+    """One row of ``Store.ls()``: what a key holds, from its manifest (not re-hashed)."""
+
+    key: str
+    op: str
+    size: int
+    created: float | None
+    status: str  # "complete" | "incomplete" | "partial" (only in-op checkpoints exist)
+    path: Path
+
+
+@dataclasses.dataclass(frozen=True)
+class Usage:
+    """Bytes on disk by area, from ``Store.du()``."""
+
+    entries: int
+    n_entries: int
+    partial: int
+    n_partial: int
+    tmp: int
+    n_tmp: int
+
+    @property
+    def total(self) -> int:
+        return self.entries + self.partial + self.tmp
+
+
+class Store:
+    """A content-addressed checkpoint store rooted at ``root`` (created on first write)."""
+
+    def __init__(self, root: str | os.PathLike[str] | None = None, *, lock_timeout: float = 0.0):
+        self.root = Path(root).expanduser() if root is not None else default_cache_dir()
+        self.base = self.root / SCHEME
+        self.lock_timeout = lock_timeout
+        self._held: dict[str, tuple[int, int]] = {}  # key -> (fd, depth): locks are re-entrant per Store
+        self._verified: set[tuple[str, float]] = set()  # (key, manifest mtime) verified by this Store
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.root)!r})"
+
+    # -- paths ---------------------------------------------------------------------------------
+    def entry_dir(self, key: str) -> Path:
+        """Where the complete entry of ``key`` lives (it may not exist)."""
+        check_key(key)
+        return self.base / key[:2] / key
+
+    def partial_dir(self, key: str, *, create: bool = True) -> Path:
+        """The scratch area for in-op checkpoints of ``key``; kept across crashes, removed on commit."""
+        path = self.base / "partial" / check_key(key)
+        if create:
+            path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def _lock_path(self, key: str) -> Path:
+        return self.base / "locks" / f"{check_key(key)}.lock"
+
+    # -- reading -------------------------------------------------------------------------------
+    def _read_manifest(self, key: str) -> dict[str, Any] | None:
+        try:
+            with open(self.entry_dir(key) / MANIFEST, encoding="utf-8") as f:
+                manifest = json.load(f)
+        except (OSError, ValueError):
+            return None
+        if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
+            return None
+        return manifest
+
+    def has(self, key: str) -> bool:
+        """True if a complete entry exists: manifest present and every listed file has its size.
+
+        Cheap (stat only). ``open`` does the full checksum verification.
+        """
+        manifest = self._read_manifest(key)
+        if manifest is None or manifest.get("status") != STATUS_COMPLETE:
+            return False
+        path = self.entry_dir(key)
+        for name, info in manifest["files"].items():
+            try:
+                if (path / name).stat().st_size != info.get("size"):
+                    return False
+            except OSError:
+                return False
+        return True
+
+    def verify(self, key: str) -> list[str]:
+        """Check every file of ``key`` against its manifest; return the problems (empty: sound)."""
+        path = self.entry_dir(key)
+        if not path.is_dir():
+            return ["no such entry"]
+        manifest = self._read_manifest(key)
+        if manifest is None:
+            return [f"{MANIFEST} missing or unreadable"]
+        problems = []
+        if manifest.get("status") != STATUS_COMPLETE:
+            problems.append(f"status is {manifest.get('status')!r}, not {STATUS_COMPLETE!r}")
+        if manifest.get("key") not in (None, key):
+            problems.append(f"manifest belongs to key {manifest.get('key')}")
+        for name, info in sorted(manifest["files"].items()):
+            file = path / name
+            try:
+                size = file.stat().st_size
+            except OSError:
+                problems.append(f"{name}: missing")
+                continue
+            if size != info.get("size"):
+                problems.append(f"{name}: size {size} != {info.get('size')}")
+            elif sha256_file(file) != info.get("sha256"):
+                problems.append(f"{name}: sha256 mismatch")
+        listed = set(manifest["files"]) | {MANIFEST}
+        for file in sorted(path.rglob("*")):
+            rel = file.relative_to(path).as_posix()
+            if file.is_file() and rel not in listed:
+                problems.append(f"{rel}: not in manifest")
+        return problems
+
+    def open(self, key: str, *, verify: bool = True) -> Entry:
+        """The verified entry of ``key``.
+
+        Raises ``MissingEntryError`` if there is none and ``CorruptEntryError`` if its files do
+        not match the manifest (the caller then recomputes, e.g. after ``rm(key)``).
+        """
+        path = self.entry_dir(key)
+        if not path.is_dir():
+            raise MissingEntryError(f"no cache entry for key {key} under {self.root}")
+        manifest_path = path / MANIFEST
+        stamp = (key, manifest_path.stat().st_mtime if manifest_path.exists() else -1.0)
+        if verify and stamp not in self._verified:
+            problems = self.verify(key)
+            if problems:
+                raise CorruptEntryError(key, path, problems)
+            self._verified.add(stamp)
+        manifest = self._read_manifest(key)
+        if manifest is None:
+            raise CorruptEntryError(key, path, [f"{MANIFEST} missing or unreadable"])
+        return Entry(key=key, path=path, manifest=manifest)
+
+    # -- locking -------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def lock(self, key: str, *, timeout: float | None = None) -> Iterator[None]:
+        """Hold the write lock of ``key`` (re-entrant within this Store; released on crash).
+
+        Waits up to ``timeout`` seconds (default: the Store's ``lock_timeout``), then raises
+        ``LockedError`` naming the lock file.
+        """
+        check_key(key)
+        if key in self._held:
+            fd, depth = self._held[key]
+            self._held[key] = (fd, depth + 1)
+            try:
+                yield
+            finally:
+                fd, depth = self._held[key]
+                self._held[key] = (fd, depth - 1)
+            return
+        path = self._lock_path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        deadline = time.monotonic() + (self.lock_timeout if timeout is None else timeout)
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except OSError as exc:
+                    if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                        raise
+                    if time.monotonic() >= deadline:
+                        raise LockedError(
+                            f"cache entry {key} is being written by another run (lock {path}); "
+                            "wait for it to finish or remove the lock if no run is active"
+                        ) from None
+                    time.sleep(0.1)
+        except BaseException:
+            os.close(fd)
+            raise
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._held[key] = (fd, 1)
+        try:
+            yield
+        finally:
+            fd, depth = self._held[key]
+            if depth <= 1:
+                del self._held[key]
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                os.close(fd)
+            else:
+                self._held[key] = (fd, depth - 1)
+
+    def is_locked(self, key: str) -> bool:
+        """True if some process (this one included) holds the write lock of ``key``."""
+        if key in self._held:
+            return True
+        path = self._lock_path(key)
+        if not path.exists():
+            return False
+        fd = os.open(path, os.O_RDWR)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        else:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return False
+        finally:
+            os.close(fd)
+
+    # -- writing -------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def write(self, key: str, meta: dict[str, Any] | None = None) -> Iterator[Path]:
+        """Yield a fresh temporary directory; on success it becomes the entry of ``key``.
+
+        ``meta`` may hold ``op`` and ``params`` (recorded at the top of the manifest) and any
+        other JSON-serialisable fields (recorded under ``meta``). On an exception the
+        temporary directory is removed and nothing changes; the partial dir is kept so the
+        op can resume. On success the partial dir is removed. A previous entry of the same
+        key (e.g. a corrupt one) is replaced.
+        """
+        meta = dict(meta or {})
+        op = str(meta.pop("op", ""))
+        params = meta.pop("params", {})
+        with self.lock(key):
+            tmp_root = self.base / "tmp"
+            tmp_root.mkdir(parents=True, exist_ok=True)
+            tmp = tmp_root / f"{key}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
+            tmp.mkdir()
+            try:
+                yield tmp
+                self._commit(key, tmp, op=op, params=params, meta=meta)
+            finally:
+                if tmp.exists():
+                    shutil.rmtree(tmp, ignore_errors=True)
+
+    def _commit(self, key: str, tmp: Path, *, op: str, params: Any, meta: dict[str, Any]) -> None:
+        if (tmp / MANIFEST).exists():
+            raise StoreError(f"an op wrote its own {MANIFEST} into entry {key}; that name is reserved")
+        files: dict[str, dict[str, Any]] = {}
+        for file in sorted(tmp.rglob("*")):
+            if file.is_symlink():
+                raise StoreError(f"entry {key}: {file.name} is a symlink; entries hold plain files only")
+            if file.is_file():
+                with open(file, "rb") as f:
+                    os.fsync(f.fileno())
+                files[file.relative_to(tmp).as_posix()] = {"sha256": sha256_file(file), "size": file.stat().st_size}
+        manifest = {
+            "key": key,
+            "scheme": SCHEME,
+            "op": op,
+            "params": params,
+            "meta": meta,
+            "created": time.time(),
+            "status": STATUS_COMPLETE,
+            "files": files,
+        }
+        write_json_atomic(tmp / MANIFEST, manifest)
+        _fsync_dir(tmp)
+        final = self.entry_dir(key)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        trash = None
+        if final.exists():
+            trash = self.base / "tmp" / f"{key}.old.{uuid.uuid4().hex[:8]}"
+            os.rename(final, trash)
+        os.rename(tmp, final)
+        _fsync_dir(final.parent)
+        if trash is not None:
+            shutil.rmtree(trash, ignore_errors=True)
+        shutil.rmtree(self.base / "partial" / key, ignore_errors=True)
+
+    # -- listing and cleaning ------------------------------------------------------------------
+    def keys(self) -> list[str]:
+        """Every key that has an entry directory (complete or not), sorted."""
+        if not self.base.is_dir():
+            return []
+        out = []
+        for shard in self.base.iterdir():
+            if len(shard.name) == 2 and shard.is_dir():
+                out.extend(p.name for p in shard.iterdir() if p.is_dir() and p.name[:2] == shard.name)
+        return sorted(out)
+
+    def _partial_keys(self) -> list[str]:
+        root = self.base / "partial"
+        return sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+
+    def ls(self) -> list[EntryInfo]:
+        """Every entry and every orphan partial dir, newest first; sizes from the manifest."""
+        rows = []
+        for key in self.keys():
+            path = self.entry_dir(key)
+            manifest = self._read_manifest(key)
+            if manifest is not None and self.has(key):
+                size = sum(int(i.get("size", 0)) for i in manifest["files"].values())
+                rows.append(EntryInfo(key, manifest.get("op", ""), size, manifest.get("created"), "complete", path))
+            else:
+                op = manifest.get("op", "") if manifest else ""
+                rows.append(EntryInfo(key, op, _dir_size(path), None, "incomplete", path))
+        entry_keys = set(self.keys())
+        for key in self._partial_keys():
+            if key not in entry_keys:
+                path = self.base / "partial" / key
+                rows.append(EntryInfo(key, "", _dir_size(path), path.stat().st_mtime, "partial", path))
+        rows.sort(key=lambda r: (-(r.created or 0.0), r.key))
+        return rows
+
+    def du(self) -> Usage:
+        """Bytes used by complete entries, in-op checkpoints and temporary directories."""
+        keys = self.keys()
+        partial = self._partial_keys()
+        tmp_root = self.base / "tmp"
+        tmps = [p for p in tmp_root.iterdir()] if tmp_root.is_dir() else []
+        return Usage(
+            entries=sum(_dir_size(self.entry_dir(k)) for k in keys),
+            n_entries=len(keys),
+            partial=sum(_dir_size(self.base / "partial" / k) for k in partial),
+            n_partial=len(partial),
+            tmp=sum(_dir_size(p) if p.is_dir() else p.stat().st_size for p in tmps),
+            n_tmp=len(tmps),
+        )
+
+    def _remove_key(self, key: str) -> bool:
+        """Remove the entry and partial dir of ``key`` under its lock; False if it is locked."""
+        try:
+            with self.lock(key, timeout=0.0):
+                removed = False
+                for path in (self.entry_dir(key), self.base / "partial" / key):
+                    if path.exists():
+                        # rename first so a reader never sees a half-deleted entry
+                        doomed = self.base / "tmp" / f"{key}.rm.{uuid.uuid4().hex[:8]}"
+                        doomed.parent.mkdir(parents=True, exist_ok=True)
+                        os.rename(path, doomed)
+                        shutil.rmtree(doomed, ignore_errors=True)
+                        removed = True
+                self._verified = {s for s in self._verified if s[0] != key}
+                return removed
+        except LockedError:
+            return False
+
+    def rm(self, key_or_prefix: str, *, dry_run: bool = False) -> list[str]:
+        """Remove every entry (and partial dir) whose key starts with ``key_or_prefix``.
+
+        Returns the keys removed. Keys locked by a running writer are skipped. The prefix
+        must have at least 2 characters so a typo cannot empty the store.
+        """
+        if len(key_or_prefix) < 2 or not re.match(r"^[A-Za-z0-9_-]+$", key_or_prefix):
+            raise StoreError(f"refusing to remove by prefix {key_or_prefix!r}: give at least 2 key characters")
+        matches = sorted({k for k in self.keys() + self._partial_keys() if k.startswith(key_or_prefix)})
+        if dry_run:
+            return matches
+        return [k for k in matches if self._remove_key(k)]
+
+    def gc(self, keep_keys: Iterable[str] | None = None, *, dry_run: bool = False) -> list[str]:
+        """Remove temporary dirs of dead writers, incomplete entries and, if ``keep_keys`` is
+        given, every entry and partial dir whose key is not in it. Returns what was removed
+        (keys, and ``tmp/<name>`` for temporary directories). Locked keys are never touched.
+        """
+        keep = None if keep_keys is None else set(keep_keys)
+        removed: list[str] = []
+        for key in sorted(set(self.keys()) | set(self._partial_keys())):
+            complete = self.has(key)
+            doomed = (keep is not None and key not in keep) or (
+                not complete and self.entry_dir(key).exists()
+            )
+            if doomed and not self.is_locked(key):
+                if dry_run or self._remove_key(key):
+                    removed.append(key)
+        tmp_root = self.base / "tmp"
+        if tmp_root.is_dir():
+            for tmp in sorted(tmp_root.iterdir()):
+                key = tmp.name.split(".", 1)[0]
+                if _KEY_RE.match(key) and self.is_locked(key):
+                    continue  # a live writer's directory
+                if not dry_run:
+                    shutil.rmtree(tmp, ignore_errors=True) if tmp.is_dir() else tmp.unlink(missing_ok=True)
+                removed.append(f"tmp/{tmp.name}")
+        return removed
+
+
+class JsonlCheckpoint:
+    """Per-item results of a long op, appended to a JSONL file as batches finish.
+
+    Each line is ``{"index": i, ...}``. A crash can leave a truncated last line; it is
+    ignored on load (and cut off before the next append), so a resumed op redoes only
+    the items whose lines were not fully written. Pure Python, usable by any op::
+
+        ckpt = JsonlCheckpoint(store.partial_dir(key) / "generations.jsonl")
+        done = ckpt.load()                  # {index: record}
+        ckpt.append([{"index": 7, "text": "..."}])
+    """
+
+    def __init__(self, path: str | os.PathLike[str]):
+        self.path = Path(path)
+
+    def load(self) -> dict[int, dict[str, Any]]:
+        """Every fully written record, by index (a later record of an index wins)."""
+        done: dict[int, dict[str, Any]] = {}
+        if not self.path.exists():
+            return done
+        with open(self.path, "rb") as f:
+            data = f.read()
+        pos = good_end = 0
+        while pos < len(data):
+            nl = data.find(b"\n", pos)
+            if nl < 0:
+                break  # a torn last line without its newline
+            line = data[pos:nl]
+            if line.strip():
+                try:
+                    rec = json.loads(line)
+                except ValueError:
+                    break
+                if not isinstance(rec, dict) or not isinstance(rec.get("index"), int):
+                    break
+                done[rec["index"]] = rec
+            pos = good_end = nl + 1
+        self._good_end = good_end
+        return done
+
+    def append(self, records: Iterable[dict[str, Any]]) -> None:
+        """Append records (each with an int ``index``) and fsync, as one batch."""
+        lines = []
+        for rec in records:
+            if not isinstance(rec.get("index"), int):
+                raise ValueError("every checkpoint record needs an int 'index'")
+            lines.append(json.dumps(rec, ensure_ascii=False, sort_keys=True))
+        if not lines:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.exists():
+            if not hasattr(self, "_good_end"):
+                self.load()
+            size = self.path.stat().st_size
+            if size > self._good_end:  # drop a torn last line before appending
+                with open(self.path, "r+b") as f:
+                    f.truncate(self._good_end)
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write("\n".join(lines) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        self._good_end = self.path.stat().st_size
+
+    def clear(self) -> None:
+        """Forget every record."""
+        self.path.unlink(missing_ok=True)
+        self._good_end = 0

@@ -1,0 +1,76 @@
+"""`resp-dsl zoo eval`: accuracy of a bundled model on its own task.
+
+It goes through the same code as every task: `resp_dsl.tasks` loads the
+GSM8K-schema split and builds the chat prompt, the batched `hf` generation
+backend samples, and the GSM8K answer extractor reads the final number.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+
+def accuracy(model, tokenizer, *, n: int = 500, split: str = "test", temperature: float = 0.6,
+             top_p: float = 0.95, seed: int = 0, batch_size: int = 64, max_new_tokens: int = 160,
+             progress=None) -> dict:
+    """Sampled (or greedy, temperature 0) accuracy on the first `n` problems of a split."""
+    from resp_dsl.generation.hf import generate
+    from resp_dsl.tasks import get_task
+
+    task = get_task("tiny_gsm")
+    examples = task.load(split, limit=n)
+    prompts = [task.build_prompt(ex, tokenizer) for ex in examples]
+    t0 = time.perf_counter()
+    gens = generate(model, tokenizer, prompts, max_new_tokens=max_new_tokens, temperature=temperature,
+                    top_p=top_p if temperature > 0 else 1.0, seed=seed, batch_size=batch_size,
+                    stop=list(task.stop), progress=progress)
+    elapsed = time.perf_counter() - t0
+    new_tokens = sum(len(g.token_ids) for g in gens)
+    correct = [task.is_correct(task.extract(g.text), ex) for g, ex in zip(gens, examples)]
+    return {
+        "split": split, "n": len(examples), "correct": int(sum(correct)),
+        "accuracy": sum(correct) / max(1, len(examples)),
+        "temperature": temperature, "top_p": top_p if temperature > 0 else 1.0, "seed": seed,
+        "generated_tokens": new_tokens, "seconds": round(elapsed, 2),
+        "tokens_per_s": round(new_tokens / elapsed, 1) if elapsed > 0 else None,
+        "batch_size": batch_size,
+    }
+
+
+def load_bundled(name: str = "tiny-reasoner", model_dir=None):
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from resp_dsl import zoo
+
+    path = model_dir or zoo.path(name)
+    tok = AutoTokenizer.from_pretrained(path)
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+    model.eval()
+    return model, tok
+
+
+def evaluate_bundled(args) -> int:
+    import torch
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    torch.set_num_threads(args.threads)
+    model, tok = load_bundled(args.name, args.model)
+    temperature = 0.0 if args.greedy else args.temperature
+    console = Console(stderr=True)
+    with Progress(TextColumn("[bold]eval"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=console, transient=True) as prog:
+        bar = prog.add_task("eval", total=args.n)
+        result = accuracy(model, tok, n=args.n, split=args.split, temperature=temperature, seed=args.seed,
+                          batch_size=args.batch_size,
+                          progress=lambda done, total: prog.update(bar, completed=done, total=total))
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        mode = "greedy" if temperature == 0 else f"T={temperature} top_p={result['top_p']} seed={args.seed}"
+        print(f"{args.name} on {result['split']}[:{result['n']}] ({mode}): "
+              f"{result['correct']}/{result['n']} = {100 * result['accuracy']:.1f}%  "
+              f"({result['tokens_per_s']} generated tokens/s at batch {result['batch_size']})")
+    return 0

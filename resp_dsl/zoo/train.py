@@ -1,0 +1,259 @@
+"""Train the bundled tiny reasoning model (``resp-dsl zoo train tiny-reasoner``).
+
+The model learns a mixture: the synthetic reasoning task (answered in its own
+thinking-trace style, loss on the response only) and generic text (the
+standard library's docstrings, loss on every token), so that reasoning is one
+skill among others, as in a real LLM.
+
+Every batch is a pure function of (seed, step), so a resumed run sees exactly
+the data an uninterrupted one would; checkpoints hold the weights
+(safetensors), the optimizer state (tensors only, loaded with
+``weights_only=True``) and the step. The final model is written atomically and
+never over an existing directory unless asked.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import shutil
+import tempfile
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from resp_dsl.zoo import generic, synthetic
+from resp_dsl.zoo.spec import ModelSpec, TrainSpec
+from resp_dsl.zoo.tokenizer import IM_END, build_tokenizer
+
+
+def encode_task(problem: synthetic.Problem, tok, *, think: bool = True) -> tuple[list[int], int]:
+    """(token ids, number of prompt tokens) for one problem answered in the model's style."""
+    prompt = tok.apply_chat_template(
+        [{"role": "user", "content": problem.question}],
+        add_generation_prompt=True, enable_thinking=think, tokenize=False,
+    )
+    response = (problem.trace if think else f" #### {problem.answer}") + IM_END
+    p_ids = tok(prompt, add_special_tokens=False)["input_ids"]
+    r_ids = tok(response, add_special_tokens=False)["input_ids"]
+    return p_ids + r_ids, len(p_ids)
+
+
+class BatchMaker:
+    """Builds the training batch of a given step, deterministically."""
+
+    def __init__(self, tok, spec: TrainSpec, exclude: set[str]):
+        self.tok = tok
+        self.spec = spec
+        self.exclude = exclude
+        self.docs = generic.split_docstrings()["train"]
+
+    def examples(self, step: int) -> list[tuple[list[int], int]]:
+        rng = random.Random(self.spec.seed * 1_000_003 + step)
+        out = []
+        while len(out) < self.spec.task_batch:
+            p = synthetic.generate_problem(rng)
+            if p.question in self.exclude:
+                continue
+            out.append(encode_task(p, self.tok, think=rng.random() >= self.spec.no_think_fraction))
+        for _ in range(self.spec.generic_batch):
+            doc = self.docs[rng.randrange(len(self.docs))]
+            start = rng.randrange(max(1, len(doc) - self.spec.generic_chars))
+            chunk = doc[start : start + self.spec.generic_chars]
+            out.append((self.tok(chunk, add_special_tokens=False)["input_ids"], 0))
+        return out
+
+    def batch(self, step: int):
+        import torch
+
+        exs = self.examples(step)
+        # Round the width up so that few distinct shapes occur: oneDNN builds kernels per shape.
+        width = -(-max(len(ids) for ids, _ in exs) // 64) * 64
+        pad = self.tok.pad_token_id
+        input_ids = torch.full((len(exs), width), pad, dtype=torch.long)
+        labels = torch.full((len(exs), width), -100, dtype=torch.long)
+        mask = torch.zeros((len(exs), width), dtype=torch.long)
+        for i, (ids, n_prompt) in enumerate(exs):
+            t = torch.tensor(ids)
+            input_ids[i, : len(ids)] = t
+            mask[i, : len(ids)] = 1
+            labels[i, n_prompt : len(ids)] = t[n_prompt:]
+        return input_ids, mask, labels
+
+
+def lr_at(step: int, spec: TrainSpec) -> float:
+    if step < spec.warmup:
+        return spec.lr * (step + 1) / spec.warmup
+    progress = (step - spec.warmup) / max(1, spec.steps - spec.warmup)
+    cos = 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+    return spec.lr * (spec.min_lr_ratio + (1 - spec.min_lr_ratio) * cos)
+
+
+def greedy_accuracy(model, tok, problems, *, batch_size: int = 50, max_new_tokens: int = 96,
+                    temperature: float = 0.0, seed: int = 0) -> float:
+    """Fraction of problems whose generated ``#### N`` equals the answer (quick, for training logs)."""
+    import re
+
+    import torch
+
+    correct = 0
+    torch.manual_seed(seed)
+    model.eval()
+    for i in range(0, len(problems), batch_size):
+        chunk = problems[i : i + batch_size]
+        prompts = [tok.apply_chat_template([{"role": "user", "content": p.question}], add_generation_prompt=True,
+                                           enable_thinking=True, tokenize=False) for p in chunk]
+        enc = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+        kwargs = dict(do_sample=temperature > 0, max_new_tokens=max_new_tokens,
+                      eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
+        if temperature > 0:
+            kwargs.update(temperature=temperature, top_p=1.0, top_k=0)
+        with torch.no_grad():
+            out = model.generate(**enc, **kwargs)
+        texts = tok.batch_decode(out[:, enc["input_ids"].shape[1]:], skip_special_tokens=False)
+        for p, text in zip(chunk, texts):
+            m = re.search(r"####\s*(-?\d+)", text)
+            correct += bool(m and int(m.group(1)) == p.answer)
+    return correct / len(problems)
+
+
+def _atomic_write_json(path: Path, data) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
+    os.replace(tmp, path)
+
+
+def train(workdir: Path, out_dir: Path | None, *, model_spec: ModelSpec = ModelSpec(),
+          train_spec: TrainSpec = TrainSpec(), force: bool = False, console=None) -> dict:
+    """Train (or resume) in `workdir`; write the final HF-format model to `out_dir`."""
+    import torch
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from safetensors.torch import load_file, save_file
+    from transformers import Qwen3ForCausalLM
+
+    console = console or Console()
+    torch.set_num_threads(train_spec.threads)
+    torch.manual_seed(train_spec.seed)
+    workdir.mkdir(parents=True, exist_ok=True)
+    tok = build_tokenizer()
+    config = model_spec.to_config(tok)
+    model = Qwen3ForCausalLM(config)
+    model.train()
+    n_params = sum(p.numel() for p in model.parameters())
+    decay = [p for n, p in model.named_parameters() if p.ndim >= 2]
+    no_decay = [p for n, p in model.named_parameters() if p.ndim < 2]
+    opt = torch.optim.AdamW([
+        {"params": decay, "weight_decay": train_spec.weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ], lr=train_spec.lr, betas=train_spec.betas)
+
+    splits = synthetic.generate_all_splits()
+    exclude = {p.question for p in splits["test"]} | {p.question for p in splits["validation"]}
+    batches = BatchMaker(tok, train_spec, exclude)
+    val_problems = splits["validation"][: train_spec.eval_n]
+
+    state_path = workdir / "state.json"
+    log: list[dict] = []
+    start_step = 0
+    if state_path.exists():
+        state = json.loads(state_path.read_text())
+        # The step count and thread count may change on resume (extend or shorten a run); nothing else may.
+        loose = ("steps", "threads")
+        saved = {k: v for k, v in state.get("train_spec", {}).items() if k not in loose}
+        wanted = {k: v for k, v in json.loads(json.dumps(train_spec.to_dict())).items() if k not in loose}
+        if state.get("model_spec") != json.loads(json.dumps(asdict(model_spec))) or saved != wanted:
+            raise SystemExit(f"{workdir}: checkpoint was made with other settings; use another --workdir")
+        model.load_state_dict(load_file(str(workdir / "model.safetensors")), strict=False)
+        if config.tie_word_embeddings:
+            model.tie_weights()
+        opt.load_state_dict(torch.load(workdir / "optimizer.pt", weights_only=True))
+        start_step = state["step"]
+        log = state["log"]
+        console.print(f"resuming from step {start_step}")
+
+    def checkpoint(step: int) -> None:
+        tmp = workdir / "model.safetensors.tmp"
+        save_file({k: v.contiguous() for k, v in model.state_dict().items() if k != "lm_head.weight"}, str(tmp))
+        os.replace(tmp, workdir / "model.safetensors")
+        torch.save(opt.state_dict(), workdir / "optimizer.pt.tmp")
+        os.replace(workdir / "optimizer.pt.tmp", workdir / "optimizer.pt")
+        _atomic_write_json(state_path, {"step": step, "log": log, "model_spec": asdict(model_spec),
+                                        "train_spec": train_spec.to_dict()})
+
+    console.print(f"tiny-reasoner: {n_params:,} parameters, {train_spec.steps} steps, "
+                  f"{train_spec.task_batch}+{train_spec.generic_batch} sequences/step, {train_spec.threads} threads")
+    tokens_seen = 0
+    t_train = 0.0
+    with Progress(TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
+                  TimeElapsedColumn(), TimeRemainingColumn(), console=console) as progress:
+        bar = progress.add_task("train", total=train_spec.steps, completed=start_step, info="")
+        for step in range(start_step, train_spec.steps):
+            t0 = time.perf_counter()
+            input_ids, mask, labels = batches.batch(step)
+            for group in opt.param_groups:
+                group["lr"] = lr_at(step, train_spec)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=train_spec.autocast_bf16):
+                out = model(input_ids=input_ids, attention_mask=mask, labels=labels)
+            opt.zero_grad(set_to_none=True)
+            out.loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), train_spec.grad_clip)
+            opt.step()
+            dt = time.perf_counter() - t0
+            t_train += dt
+            tokens_seen += int(mask.sum())
+            entry = {"step": step + 1, "loss": round(out.loss.item(), 4), "tok_per_s": round(int(mask.sum()) / dt, 1)}
+            if (step + 1) % train_spec.eval_every == 0 or step + 1 == train_spec.steps:
+                model.eval()
+                entry["val_greedy_acc"] = greedy_accuracy(model, tok, val_problems)
+                model.train()
+                console.print(f"step {step + 1}: loss {entry['loss']:.3f}  val greedy acc {entry['val_greedy_acc']:.3f}")
+            log.append(entry)
+            progress.update(bar, advance=1, info=f"loss {entry['loss']:.3f} {entry['tok_per_s']:.0f} tok/s")
+            if (step + 1) % train_spec.checkpoint_every == 0 or step + 1 == train_spec.steps:
+                checkpoint(step + 1)
+
+    summary = {
+        "parameters": n_params,
+        "steps": train_spec.steps,
+        "final_loss": log[-1]["loss"] if log else None,
+        "train_tokens_per_s_median": sorted(e["tok_per_s"] for e in log)[len(log) // 2] if log else None,
+        "generic_corpus_sha256": generic.corpus_checksum(),
+    }
+    _atomic_write_json(workdir / "summary.json", summary)
+    if out_dir is not None:
+        save_model(model, tok, out_dir, force=force, extra={"training": summary, "train_spec": train_spec.to_dict(),
+                                                              "model_spec": asdict(model_spec)})
+    return summary
+
+
+def save_model(model, tok, out_dir: Path, *, force: bool = False, extra: dict | None = None) -> None:
+    """Write an HF-format directory atomically; refuse to replace an existing one unless `force`."""
+    from transformers import GenerationConfig
+
+    out_dir = Path(out_dir)
+    if out_dir.exists() and any(out_dir.iterdir()) and not force:
+        raise SystemExit(f"{out_dir} exists and is not empty; pass --force to replace it")
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=out_dir.parent))
+    try:
+        model.generation_config = GenerationConfig(
+            eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id,
+            do_sample=True, temperature=0.6, top_p=0.95, top_k=20,
+        )
+        model.save_pretrained(tmp, safe_serialization=True)
+        tok.save_pretrained(tmp)
+        if extra:
+            (tmp / "training.json").write_text(json.dumps(extra, indent=2, sort_keys=True))
+        if out_dir.exists():
+            old = out_dir.with_name(out_dir.name + ".old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(out_dir, old)
+            os.replace(tmp, out_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out_dir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,42 @@
+"""Shared fixtures for the language tests; registers ``--update-golden``."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+
+
+def pytest_addoption(parser):
+    try:
+        parser.addoption("--update-golden", action="store_true", default=False,
+                         help="rewrite golden files in tests/lang/golden from the current output")
+    except ValueError:  # another conftest registered it already
+        pass
+
+
+@pytest.fixture
+def update_golden(request) -> bool:
+    return bool(request.config.getoption("--update-golden"))
+
+
+@pytest.fixture
+def run_cli():
+    """Run `python -m resp_dsl ...` in a subprocess: (returncode, stdout, stderr)."""
+    import subprocess
+
+    def run(*args, cwd=ROOT, input=None, env=None):
+        e = dict(os.environ, **(env or {}))
+        p = subprocess.run([sys.executable, "-m", "resp_dsl", *map(str, args)], cwd=cwd, capture_output=True,
+                           text=True, input=input, env=e, timeout=120)
+        return p.returncode, p.stdout, p.stderr
+
+    return run

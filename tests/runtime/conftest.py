@@ -1,0 +1,53 @@
+"""Shared fixtures of the runtime tests: offline, one thread, local data only."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+REPO = Path(__file__).resolve().parents[2]
+GOLDEN = Path(__file__).resolve().parent / "golden"
+# Real GSM8K lives beside the checkout: ../shared/data/gsm8k (CI), /work/shared/data/gsm8k (here).
+GSM8K_CANDIDATES = (REPO.parent / "shared" / "data" / "gsm8k", Path("/work/shared/data/gsm8k"))
+
+
+@pytest.fixture(scope="session")
+def gsm8k_dir() -> Path:
+    for d in GSM8K_CANDIDATES:
+        if (d / "train.jsonl").is_file() and (d / "test.jsonl").is_file():
+            return d
+    pytest.skip("real GSM8K data not found at ../shared/data/gsm8k")
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    try:
+        import torch
+    except ImportError:
+        yield
+        return
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture
+def check_golden():
+    """``check_golden(name, text)``: compare with golden/<name>; RESP_DSL_UPDATE_GOLDEN=1 rewrites it."""
+    return _check_golden
+
+
+def _check_golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("RESP_DSL_UPDATE_GOLDEN") == "1":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert path.exists(), f"golden file {path} is missing; run with RESP_DSL_UPDATE_GOLDEN=1 and review the diff"
+    assert text == path.read_text(encoding="utf-8"), f"output differs from golden {path.name}"
