@@ -78,22 +78,27 @@ class Graph:
         return node
 
     def topological_order(self) -> list[Node]:
-        """Parents before children; ties in insertion order (deterministic)."""
-        order, state = [], {}
-
-        def visit(nid: str) -> None:
-            if state.get(nid) == 2:
-                return
-            if state.get(nid) == 1:
-                raise ValueError(f"cycle through {nid!r}")
-            state[nid] = 1
-            for parent in self.nodes[nid].inputs.values():
-                visit(parent)
-            state[nid] = 2
-            order.append(self.nodes[nid])
-
-        for nid in self.nodes:
-            visit(nid)
+        """Parents before children; ties in insertion order (deterministic). Iterative,
+        so a schedule with thousands of milestones cannot exhaust the Python stack."""
+        order: list[Node] = []
+        state: dict[str, int] = {}  # 1 = on the stack, 2 = done
+        for root in self.nodes:
+            if state.get(root) == 2:
+                continue
+            stack = [(root, iter(self.nodes[root].inputs.values()))]
+            state[root] = 1
+            while stack:
+                nid, parents = stack[-1]
+                nxt = next(parents, None)
+                if nxt is None:
+                    stack.pop()
+                    state[nid] = 2
+                    order.append(self.nodes[nid])
+                elif state.get(nxt) == 1:
+                    raise ValueError(f"cycle through {nxt!r}")
+                elif state.get(nxt) != 2:
+                    state[nxt] = 1
+                    stack.append((nxt, iter(self.nodes[nxt].inputs.values())))
         return order
 
     def children(self, node_id: str) -> list[Node]:
@@ -103,6 +108,11 @@ class Graph:
         """sha256 over op, version, canonical params, parent keys (role order), input checksums, scheme."""
         if node_id in self._keys:
             return self._keys[node_id]
+        if any(p not in self._keys for p in self.nodes[node_id].inputs.values()):
+            for node in self.topological_order():  # parents first: no deep recursion
+                if node.id == node_id:
+                    break
+                self.key(node.id)
         n = self.nodes[node_id]
         sums = []
         for f in n.files:

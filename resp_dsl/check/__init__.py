@@ -51,9 +51,18 @@ CHECKS = (
 )
 
 
-def run_checks(recipe: RecipeIR, ctx: CheckContext | None = None) -> list[Diagnostic]:
+# Checks that would only echo an earlier error when the IR is partial (a statement that
+# failed to build leaves its setting unset, or its names unused).
+NEEDS_COMPLETE_IR = (requirements.check, unused.check)
+
+
+def run_checks(recipe: RecipeIR, ctx: CheckContext | None = None, *, partial: bool = False) -> list[Diagnostic]:
+    """Run CHECKS in order. ``partial``: the IR was built with errors; skip the checks
+    that would then report consequences instead of causes."""
     ctx = ctx or CheckContext()
     out: list[Diagnostic] = []
     for check in CHECKS:
+        if partial and check in NEEDS_COMPLETE_IR:
+            continue
         out.extend(check(recipe, ctx))
     return out

@@ -23,7 +23,7 @@ def check(recipe, ctx) -> list[Diagnostic]:
                     key = (seg.span, t, prev)
                     if key not in seen:
                         seen.add(key)
-                        out.append(Diagnostic("not-increasing", seg.span,
+                        out.append(Diagnostic("not-increasing", seg.spans.get("targets", seg.span),
                                               f"sparsity {t:g} does not exceed the previous {prev:g}",
                                               hint="milestones must strictly increase along the schedule"))
                 prev = max(prev, t)

@@ -39,29 +39,31 @@ def check(recipe, ctx) -> list[Diagnostic]:
         c = arm.calibration
         if c is not None and ("cal", c.span, c.n, c.max_tokens, c.temperature, c.top_p) not in done:
             done.add(("cal", c.span, c.n, c.max_tokens, c.temperature, c.top_p))
+            at = lambda key: c.spans.get(key, c.span)  # noqa: E731  (the value's own span)
             if c.n <= 0:
-                _bad(c.span, "n", c.n, "> 0", out)
+                _bad(at("n"), "n", c.n, "> 0", out)
             if c.max_tokens <= 0:
-                _bad(c.span, "max_tokens", c.max_tokens, "> 0", out)
+                _bad(at("max_tokens"), "max_tokens", c.max_tokens, "> 0", out)
             if c.temperature < 0:
-                _bad(c.span, "temperature", c.temperature, ">= 0", out)
+                _bad(at("temperature"), "temperature", c.temperature, ">= 0", out)
             if not 0 < c.top_p <= 1:
-                _bad(c.span, "top_p", c.top_p, "in (0, 1]", out)
+                _bad(at("top_p"), "top_p", c.top_p, "in (0, 1]", out)
             if c.seed < 0:
-                _bad(c.span, "seed", c.seed, ">= 0", out)
+                _bad(at("seed"), "seed", c.seed, ">= 0", out)
         for seg in arm.schedule:
             if ("seg", seg.span, seg.targets, seg.rho, seg.steps, seg.every) in done:
                 continue
             done.add(("seg", seg.span, seg.targets, seg.rho, seg.steps, seg.every))
+            at = lambda key: seg.spans.get(key, seg.span)  # noqa: E731
             for t in seg.targets:
                 if not 0 < t < 1:
-                    _bad(seg.span, "a sparsity", t, "strictly between 0 and 1", out)
+                    _bad(at("targets"), "a sparsity", t, "strictly between 0 and 1", out)
             if not 0 <= seg.rho <= 1:
-                _bad(seg.span, "ρ", seg.rho, "in [0, 1]", out)
+                _bad(at("rho"), "ρ", seg.rho, "in [0, 1]", out)
             if seg.steps is not None and seg.steps < 1:
-                _bad(seg.span, "steps", seg.steps, ">= 1", out)
+                _bad(at("steps"), "steps", seg.steps, ">= 1", out)
             if seg.every is not None and not 0 < seg.every < 1:
-                _bad(seg.span, "every", seg.every, "strictly between 0 and 1", out)
+                _bad(at("every"), "every", seg.every, "strictly between 0 and 1", out)
         for ev in arm.evals:
             _task(ev.task, ev.span, out, seen)
             for p in ev.points:

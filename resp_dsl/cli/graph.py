@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from resp_dsl.cli.check import compile_for_cli, parse_overrides, print_diagnostics  # noqa: F401
+from resp_dsl.cli.check import compile_for_cli, print_diagnostics
 
 
 def add_arguments(parser) -> None:

@@ -16,10 +16,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--full-keys", action="store_true", help="print whole keys, not 12-character prefixes")
 
 
-def _primary_parent(node) -> str | None:
-    """Where a node hangs in the tree: under the model it reads, so each checkpoint
-    lists what is done with it (calibrate, score, prune, regenerate, eval, export)."""
-    return node.inputs.get("model")
+MAX_TREE_DEPTH = 40
 
 
 def build_plan(result, cache_root=None) -> dict:
@@ -64,15 +61,9 @@ def render_tree(data: dict, full_keys: bool = False):
     if "summary" in h:
         title += f"  {h['summary']}"
     root = Tree(title)
-    by_id = {n["id"]: n for n in data["nodes"]}
     kids: dict[str | None, list] = {}
-    graph_nodes = data["nodes"]
-    for n in graph_nodes:
-        parent = None
-        if n["op"] != "report":
-            class _N:  # tiny adapter for _primary_parent
-                op, inputs = n["op"], n["inputs"]
-            parent = _primary_parent(_N)
+    for n in data["nodes"]:
+        parent = n["inputs"].get("model") if n["op"] != "report" else None
         kids.setdefault(parent, []).append(n)
 
     def label(n) -> str:
@@ -95,17 +86,18 @@ def render_tree(data: dict, full_keys: bool = False):
         name = escape(n["id"])
         return f"[cyan]{n['op']}[/] {name}  [dim]{key}[/]  {state}  " + "  ".join(bits)
 
-    def add(tree, n, depth=0):
-        sub = tree.add(label(n))
-        for child in kids.get(n["id"], []):
-            add(sub, child, depth + 1)
-
-    for n in kids.get(None, []):
-        add(root, n)
+    # Each node hangs under the model it reads, so every checkpoint lists what is done with it.
+    # Past MAX_TREE_DEPTH levels the chain continues flat (rich renders trees recursively).
+    stack = [(root, n, 1) for n in reversed(kids.get(None, []))]
+    while stack:
+        parent, n, depth = stack.pop()
+        sub = parent.add(label(n))
+        holder = sub if depth < MAX_TREE_DEPTH else parent
+        for child in reversed(kids.get(n["id"], [])):
+            stack.append((holder, child, depth + 1 if holder is sub else depth))
     t = data["totals"]
     footer = (f"{t['nodes']} nodes, {t['cached']} cached; ≈{human(t['tokens_generated'])} tokens to generate, "
               f"{t['forward_backward']:,} fwd+bwd passes, {t['forward']:,} forward passes")
-    del by_id
     return root, footer
 
 

@@ -52,8 +52,8 @@ def _run_stages(loaded: Loaded, overrides, model_config, want_graph: bool) -> Co
     res.ir = ir
     res.diagnostics.extend(diags)
     res.ctx = CheckContext(model_config=model_config)
-    if ir is not None and not has_errors(diags):
-        res.diagnostics.extend(run_checks(ir, res.ctx))
+    if ir is not None:  # all errors of a file: check what did build, even after errors
+        res.diagnostics.extend(run_checks(ir, res.ctx, partial=has_errors(diags)))
     if want_graph and res.ok and ir is not None:
         from resp_dsl.compile.lower import lower
 

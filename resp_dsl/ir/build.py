@@ -522,14 +522,17 @@ class Builder:
             return
         frm = a.clause("from")
         fields: dict[str, Any] = {}
+        spans: dict[str, Span] = {}
         for key in ("n", "seed", "max_tokens"):
             v = a.opt(key)
             if v is not None:
                 fields[key] = self.number(v, key, integer=True)
+                spans[key] = v.span
         for key in ("temperature", "top_p"):
             v = a.opt(key)
             if v is not None:
                 fields[key] = self.number(v, key)
+                spans[key] = v.span
         v = a.opt("split")
         if v is not None:
             fields["split"] = self.word(v, ("train", "validation", "test"), "split")
@@ -557,7 +560,7 @@ class Builder:
             dataset = task.path if task.source == "local" else task.name
             text_file = None
         self.set(scope, "calibration", M.CalibrationSpec(source=src, dataset=dataset, text_file=text_file,
-                                                         span=cmd.span, **fields), cmd.span)
+                                                         span=cmd.span, spans=spans, **fields), cmd.span)
 
     def stmt_score(self, cmd, a: _Args, scope, top) -> None:
         method = self.head_word(cmd, a, ("taylor", "wanda", "magnitude"), "score method",
@@ -615,8 +618,12 @@ class Builder:
             return
         mode = self._mode(a)
         seg: M.Segment | None = None
+        spans: dict[str, Span] = {}
         if kind == "milestones":
-            ms = self.sparsities(a.take(), "milestones")
+            ms_v = a.take()
+            ms = self.sparsities(ms_v, "milestones")
+            if ms_v is not None:
+                spans["targets"] = ms_v.span
             regen = a.clause("regen")
             rho = 0.0
             if regen is not None:
@@ -625,18 +632,26 @@ class Builder:
                     self.sink.add("unknown-option", kv.key_span, f'`regen` takes ρ=..., not "{kv.key}"', 'write regen ρ=1.0')
                 else:
                     rho = self.number(kv.value, "ρ")
+                    spans["rho"] = kv.value.span
             a.finish(("mode",), ("regen",))
             if ms is None:
                 self.sink.add("missing-argument", cmd.span, "`schedule milestones` needs a list of sparsities",
                               hint="e.g. schedule milestones [0.1..0.4] regen ρ=1.0")
             elif ms and rho is not None and mode:
-                seg = M.Segment(kind="milestones", targets=tuple(ms), rho=float(rho), mode=mode, span=cmd.span)
+                seg = M.Segment(kind="milestones", targets=tuple(ms), rho=float(rho), mode=mode, span=cmd.span,
+                                spans=spans)
         elif kind == "iterative":
             to = a.clause("to")
             every = a.clause("every")
             steps_v = a.opt("steps")
             a.finish(("steps", "mode"), ("to", "every"))
             targets = self.sparsities(to.values[0], "target") if to else None
+            if to is not None:
+                spans["targets"] = to.values[0].span
+            if steps_v is not None:
+                spans["steps"] = steps_v.span
+            if every is not None:
+                spans["every"] = every.values[0].span
             if to is None:
                 self.sink.add("missing-argument", cmd.span, "`schedule iterative` needs `to TARGET`",
                               hint="e.g. schedule iterative steps=112 to 0.4")
@@ -652,7 +667,8 @@ class Builder:
                 self.sink.add("wrong-type", to.span, "an iterative schedule has one target; evaluate in between with `eval ... at`")
                 return
             if targets and mode and (steps is not None or ev is not None):
-                seg = M.Segment(kind="iterative", targets=tuple(targets), steps=steps, every=ev, mode=mode, span=cmd.span)
+                seg = M.Segment(kind="iterative", targets=tuple(targets), steps=steps, every=ev, mode=mode, span=cmd.span,
+                                spans=spans)
         elif kind == "oneshot":
             to = a.clause("to")
             a.finish(("mode",), ("to",))
@@ -661,7 +677,8 @@ class Builder:
                 return
             targets = self.sparsities(to.values[0], "target")
             if targets and mode:
-                seg = M.Segment(kind="oneshot", targets=tuple(targets), mode=mode, span=cmd.span)
+                seg = M.Segment(kind="oneshot", targets=tuple(targets), mode=mode, span=cmd.span,
+                                spans={"targets": to.values[0].span})
         else:
             a.finish(("mode", "steps"), ("to", "every", "regen"))
         if seg is not None:
@@ -683,9 +700,11 @@ class Builder:
             if len(targets) != 1:
                 self.sink.add("wrong-type", to.span, "an iterative prune (steps > 1) has one target")
                 return
-            seg = M.Segment(kind="iterative", targets=tuple(targets), steps=steps, mode=mode, span=cmd.span)
+            seg = M.Segment(kind="iterative", targets=tuple(targets), steps=steps, mode=mode, span=cmd.span,
+                            spans={"targets": to.values[0].span})
         else:
-            seg = M.Segment(kind="oneshot", targets=tuple(targets), mode=mode, span=cmd.span)
+            seg = M.Segment(kind="oneshot", targets=tuple(targets), mode=mode, span=cmd.span,
+                            spans={"targets": to.values[0].span})
         scope.segments.append(seg)
 
     def stmt_basis(self, cmd, a: _Args, scope, top) -> None:

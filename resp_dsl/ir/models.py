@@ -82,6 +82,7 @@ class CalibrationSpec(IRModel):
     temperature: float = 0.6
     top_p: float = 0.95
     span: Span
+    spans: dict[str, Span] = Field(default_factory=dict)  # option -> where its value was written
 
 
 class ScoreSpec(IRModel):
@@ -109,6 +110,7 @@ class Segment(IRModel):
     every: float | None = None
     mode: Mode = "physical"
     span: Span
+    spans: dict[str, Span] = Field(default_factory=dict)  # "targets", "rho", "steps", "every"
 
 
 class ProtectSpec(IRModel):

@@ -63,7 +63,12 @@ def _problems(params: dict) -> int | None:
 
 
 def kept_params(cfg: ModelConfig, target: float, protect: dict, basis: str) -> int:
-    """Parameters left after pruning to ``target`` of the prunable ones (dense base)."""
+    """Parameters left after pruning to ``target`` of the prunable ones (dense base).
+
+    Protection changes where parameters go, not how many (the target is overall). With
+    ``basis structures`` the count depends on the heads/channels mix the scores pick, so
+    the params-basis figure is the estimate.
+    """
     prunable = cfg.num_hidden_layers * cfg.prunable_block_params()
     return int(cfg.total_params() - target * prunable)
 

@@ -90,11 +90,12 @@ def run_graph(graph, *, store, out_dir: Path, reporter=None, overwrite_exports: 
         if store.has(key):
             try:
                 entry = store.open(key, verify=True)
-                artifacts[node.id] = Artifact(key, node.op, Path(entry.path), dict(entry.meta))
-                outcomes[node.id] = NodeOutcome(node.id, node.op, key, "cached",
-                                                summary=_read_summary(Path(entry.path)))
-                reporter.node(node.id, "cached", outcomes[node.id])
-                continue
+                summary = _read_summary(Path(entry.path))
+                if _outputs_present(ctx, node, Path(entry.path), summary):
+                    artifacts[node.id] = Artifact(key, node.op, Path(entry.path), dict(entry.meta))
+                    outcomes[node.id] = NodeOutcome(node.id, node.op, key, "cached", summary=summary)
+                    reporter.node(node.id, "cached", outcomes[node.id])
+                    continue
             except Exception as exc:  # CorruptEntryError and anything unreadable: recompute
                 reporter.log(f"warning: the cached entry of {node.id} ({key[:12]}) is corrupt "
                              f"and is recomputed: {exc}")
@@ -123,6 +124,22 @@ def run_graph(graph, *, store, out_dir: Path, reporter=None, overwrite_exports: 
         outcomes[node.id] = NodeOutcome(node.id, node.op, key, status, seconds, summary)
         reporter.node(node.id, status, outcomes[node.id])
     return [outcomes[n.id] for n in nodes]
+
+
+def _outputs_present(ctx: RunContext, node, entry_path: Path, summary: dict) -> bool:
+    """Side effects outside the store: a report is re-published into this run's --out; an export
+    whose directory is gone (or was written for another entry) is written again."""
+    if node.op == "report":
+        from resp_dsl.runtime.report import publish
+
+        publish(entry_path, summary, ctx.out_dir)
+    elif node.op == "export":
+        from resp_dsl.runtime.ops import export_target
+
+        target = export_target(ctx, node.params)
+        if not (target / "resp_dsl.json").is_file():
+            return False
+    return True
 
 
 def _read_summary(path: Path) -> dict:

@@ -478,17 +478,20 @@ def op_export(ctx: RunContext, node, inputs: dict[str, Artifact], out: Path) -> 
 
     p = node.params
     model, tok = ctx.model(inputs["model"])
-    target = Path(p["path"]).expanduser()
-    if not target.is_absolute():
-        target = ctx.out_dir / target
+    target = export_target(ctx, p)
     meta = {"recipe_key": inputs["model"].key, "node": getattr(node, "id", None)}
     try:
         export_model(model, tok, target, format=p.get("format", "per_layer"), metadata=meta,
                      overwrite=ctx.overwrite_exports)
     except ExportError as exc:
         raise OpError(str(exc), hint="pass --overwrite-exports to replace an earlier export") from None
-    _write_json(out / "export.json", {"path": str(target), "format": p.get("format", "per_layer")})
-    return {"path": str(target)}
+    _write_json(out / "export.json", {"path": p["path"], "format": p.get("format", "per_layer")})
+    return {"path": p["path"]}
+
+
+def export_target(ctx: RunContext, params: dict) -> Path:
+    target = Path(params["path"]).expanduser()
+    return target if target.is_absolute() else ctx.out_dir / target
 
 
 def op_report(ctx: RunContext, node, inputs: dict[str, Artifact], out: Path) -> dict:

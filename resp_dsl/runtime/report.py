@@ -160,4 +160,20 @@ def write_report(params: dict, inputs: dict[str, Any], out: Path, out_dir: Path)
         shutil.copyfile(f, tmp)
         tmp.replace(dst)
         copied.append(str(dst))
-    return {"files": copied, "rows": len(rows)}
+    # Names only: the entry must not depend on where this run's outputs go.
+    return {"files": [Path(c).name for c in copied], "rows": len(rows)}
+
+
+def publish(entry_path: Path, summary: dict, out_dir: Path) -> list[Path]:
+    """Copy a stored report's files into `out_dir` (a cached report still lands in a new --out)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in summary.get("files", []):
+        src = entry_path / name
+        dst = out_dir / name
+        if src.is_file():
+            tmp = dst.with_name(f".{dst.name}.tmp")
+            shutil.copyfile(src, tmp)
+            tmp.replace(dst)
+            written.append(dst)
+    return written

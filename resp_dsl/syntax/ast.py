@@ -166,9 +166,7 @@ class Comment:
 class File:
     path: str
     statements: tuple[Stmt, ...]
-    comments: tuple[Comment, ...] = field(default=())
-    # the source line each top-level/nested statement sits on is in its span;
-    # ``separators`` records which statements were joined by ';' (fmt splits them)
+    comments: tuple[Comment, ...] = field(default=())  # for fmt; statements carry their own spans
 
 
 def dump(node, indent: int = 0) -> str:

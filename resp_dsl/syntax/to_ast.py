@@ -25,10 +25,6 @@ def _unescape(raw: str) -> str:
     return "".join(out)
 
 
-def _span_of(node) -> Span:
-    return node.span
-
-
 class ToAst(Transformer):
     """Builds AST nodes; ``file`` names the source for every span."""
 

@@ -25,7 +25,13 @@ def pytest_addoption(parser):
 
 @pytest.fixture
 def update_golden(request) -> bool:
-    return bool(request.config.getoption("--update-golden"))
+    """``pytest tests/lang --update-golden`` (pytest reads this conftest's options only when
+    tests/lang is on the command line), or RESP_DSL_UPDATE_GOLDEN=1 from anywhere."""
+    try:
+        flag = bool(request.config.getoption("--update-golden"))
+    except ValueError:
+        flag = False
+    return flag or os.environ.get("RESP_DSL_UPDATE_GOLDEN") == "1"
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """Golden files per stage: for tests/lang/golden/<name>.prune, the expected AST dump,
-IR (JSON) and plan (JSON) sit beside it. ``pytest --update-golden`` rewrites them;
-review the diff before committing."""
+IR (JSON) and plan (JSON) sit beside it. ``pytest tests/lang --update-golden`` (or
+RESP_DSL_UPDATE_GOLDEN=1 pytest) rewrites them; review the diff before committing."""
 
 from __future__ import annotations
 
@@ -53,4 +53,4 @@ def test_golden(path: Path, stage: str, update_golden: bool):
             pytest.fail(f"created {expected_path.name}; review it and rerun")
         return
     assert actual == expected_path.read_text(encoding="utf-8"), \
-        f"{expected_path.name} differs; run pytest --update-golden and review the diff"
+        f"{expected_path.name} differs; run pytest tests/lang --update-golden and review the diff"

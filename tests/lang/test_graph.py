@@ -124,3 +124,19 @@ def test_plan_reports_costs_and_cache_state(tmp_path, run_cli):
     assert not any(n["cached"] for n in data["nodes"])
     code, text, _ = run_cli("plan", "recipes/paper_table1.prune", "--cache", tmp_path)
     assert code == 0 and "load_model" in text and "8.19B params" in text
+
+
+def test_long_chains_do_not_exhaust_the_stack():
+    import io
+
+    from rich.console import Console
+
+    from resp_dsl.cli.plan import build_plan, render_tree
+
+    r = compile_text('model "Qwen/Qwen3-8B"\ncalibrate self_generated from gsm8k n=2\nscore taylor\n'
+                     "schedule milestones [0.0005..0.75 step 0.0005] regen ρ=0.5\n", "long.prune")
+    assert r.ok and len(r.graph.nodes) > 4000  # deeper than Python's recursion limit
+    data = build_plan(r, cache_root="/nonexistent-resp-dsl-cache")
+    tree, footer = render_tree(data)
+    Console(file=io.StringIO(), width=200).print(tree)
+    assert footer.startswith(f"{len(r.graph.nodes)} nodes")

