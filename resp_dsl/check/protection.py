@@ -50,8 +50,9 @@ def check(recipe, ctx) -> list[Diagnostic]:
             where = _blocks(prot)
             msg = (f"target {top:g} is unreachable: all {L} blocks are protected" if need is None else
                    f"target {top:g} is unreachable: with blocks {where} protected the other "
-                   f"{L - len(prot)} blocks would lose {need:.0%} of their prunable parameters")
-            out.append(Diagnostic("unreachable-target", seg.span, msg,
+                   f"{L - len(prot)} blocks would lose {need:.1%} of their prunable parameters (at most "
+                   f"{MAX_LOCAL_SPARSITY:.0%})")
+            out.append(Diagnostic("unreachable-target", seg.spans.get("targets", seg.span), msg,
                                   hint="lower the target or protect fewer blocks"))
     return out
 

@@ -147,8 +147,10 @@ def run(args) -> int:
             outcomes = run_graph(graph, store=store, out_dir=out_dir, reporter=reporter,
                                  overwrite_exports=args.overwrite_exports)
     except NodeFailed as exc:
+        from rich.markup import escape
+
         node = exc.node
-        console.print(f"[bold red]error[/]: node {node.id} ({node.op}) failed: {exc}")
+        console.print(f"[bold red]error[/]: node {escape(node.id)} ({node.op}) failed: {escape(str(exc))}")
         console.print(f"  defined at {_span_location(node)}")
         if exc.hint:
             console.print(f"  hint: {exc.hint}")
@@ -162,7 +164,12 @@ def run(args) -> int:
     except LockedError as exc:
         console.print(f"[bold red]error[/]: {exc} (is another run of this recipe in progress?)")
         return 3
+    from resp_dsl.runtime.interpreter import write_heatmaps
+
+    maps = write_heatmaps(outcomes, store, out_dir)
     _print_summary(console, outcomes, out_dir, time.perf_counter() - t0)
+    if maps:
+        console.print(f"kept-structure heatmaps: {maps[0].parent}/ ({len(maps)} files)")
     return 0
 
 

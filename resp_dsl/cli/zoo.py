@@ -21,6 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     t.add_argument("--steps", type=int, help="training steps (default from the training spec)")
     t.add_argument("--threads", type=int, help="torch threads (default 2)")
     t.add_argument("--seed", type=int, help="seed (default 0)")
+    t.add_argument("--until", type=int, help="stop (with a checkpoint) at this step; resume later")
     t.add_argument("--force", action="store_true", help="replace an existing model directory")
 
     e = sub.add_parser("eval", help="accuracy of a bundled model on its task")
@@ -62,7 +63,9 @@ def run(args: argparse.Namespace) -> int:
         overrides = {k: v for k, v in (("steps", args.steps), ("threads", args.threads), ("seed", args.seed)) if v is not None}
         spec = replace(spec, **overrides)
         out = args.out or zoo.path(args.name, must_exist=False)
-        summary = train(args.workdir, out, train_spec=spec, force=args.force)
+        summary = train(args.workdir, out, train_spec=spec, force=args.force, until=args.until)
+        if "stopped_at" in summary:
+            return 0
         print(f"trained {args.name}: {summary}")
         print(f"model written to {out}")
         return 0

@@ -83,6 +83,7 @@ def run_graph(graph, *, store, out_dir: Path, reporter=None, overwrite_exports: 
                      overwrite_exports=overwrite_exports)
     outcomes: dict[str, NodeOutcome] = {}
     artifacts: dict[str, Artifact] = {}
+    preflight(nodes)
     reporter.start([(n.id, n.op, keys[n.id]) for n in nodes])
     for node in nodes:
         key = keys[node.id]
@@ -124,6 +125,37 @@ def run_graph(graph, *, store, out_dir: Path, reporter=None, overwrite_exports: 
         outcomes[node.id] = NodeOutcome(node.id, node.op, key, status, seconds, summary)
         reporter.node(node.id, status, outcomes[node.id])
     return [outcomes[n.id] for n in nodes]
+
+
+def preflight(nodes) -> None:
+    """Failures that must stop a run before any work: a missing optional backend."""
+    for node in nodes:
+        if node.op == "load_model" and node.params.get("backend") == "vllm":
+            from resp_dsl.generation.vllm import BackendUnavailable, require_vllm
+
+            try:
+                require_vllm()
+            except BackendUnavailable as exc:
+                raise NodeFailed(node, "", str(exc), "install the extra, or write `backend hf` in the recipe",
+                                 None) from None
+
+
+def write_heatmaps(outcomes, store, out_dir: Path) -> list[Path]:
+    """A kept-structures heatmap per pruned model, into <out>/heatmaps/."""
+    from resp_dsl.runtime.report import _slug, heatmap
+
+    written = []
+    for o in outcomes:
+        if o.op != "prune":
+            continue
+        sel_path = store.entry_dir(o.key) / "selection.json"
+        if not sel_path.is_file():
+            continue
+        target = out_dir / "heatmaps" / f"{_slug(o.id)}.png"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        sel = json.loads(sel_path.read_text(encoding="utf-8"))
+        written.append(heatmap(sel, target, f"{o.id}: {100 * sel['achieved']:.1f}% pruned"))
+    return written
 
 
 def _outputs_present(ctx: RunContext, node, entry_path: Path, summary: dict) -> bool:

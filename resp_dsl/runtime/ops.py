@@ -225,11 +225,36 @@ def _records_from_generations(gens, tok, source: str, settings: dict, model_key:
     return out
 
 
-def _generate(ctx: RunContext, model, tok, prompts: list[str], params: dict, out: Path, label: str, seed: int):
+def _vllm_model(ctx: RunContext, model_art: Artifact, model, tok) -> str:
+    """A directory stock vLLM can serve: the base model, or a pruned model's masked (dense-shape) export."""
+    info = model_art.json("model.json")
+    if info.get("selection") is None:
+        return info["base"]["path"]
+    from resp_dsl.pruning.export import export_model
+
+    target = ctx.store.partial_dir(model_art.key) / "vllm-masked"
+    if not (target / "resp_dsl.json").is_file():
+        import copy as _copy
+
+        from resp_dsl.pruning.apply import apply_selection
+        from resp_dsl.pruning.select import Selection
+
+        base, _ = ctx.base_model(info["base"])
+        masked = _copy.deepcopy(base)
+        apply_selection(masked, Selection.from_dict(model_art.json("selection.json")), mode="masked")
+        export_model(masked, tok, target, format="masked", metadata={"recipe_key": model_art.key}, overwrite=True)
+    return str(target)
+
+
+def _generate(ctx: RunContext, model, tok, prompts: list[str], params: dict, out: Path, label: str, seed: int,
+              model_art: Artifact | None = None):
     from resp_dsl.generation import get_backend
     from resp_dsl.runtime.store import JsonlCheckpoint
 
-    backend = get_backend(params.get("backend", "hf"))
+    backend_name = params.get("backend") or (model_art.json("model.json")["base"].get("backend") if model_art else None)
+    backend = get_backend(backend_name or "hf")
+    if backend_name == "vllm" and model_art is not None:
+        model = _vllm_model(ctx, model_art, model, tok)
     checkpoint = JsonlCheckpoint(ctx.partial / "generations.jsonl") if getattr(ctx, "partial", None) else None
     return backend(model, tok, prompts, max_new_tokens=params.get("max_tokens", 2048),
                    temperature=params.get("temperature", 0.6), top_p=params.get("top_p", 0.95),
@@ -245,7 +270,7 @@ def op_calibrate(ctx: RunContext, node, inputs: dict[str, Artifact], out: Path) 
     settings = {k: p.get(k) for k in ("temperature", "top_p", "max_tokens", "seed")}
     if source == "self_generated":
         prompts, _ = _calibration_prompts(p, tok)
-        gens = _generate(ctx, model, tok, prompts, p, out, "calibrate: traces", p.get("seed", 0))
+        gens = _generate(ctx, model, tok, prompts, p, out, "calibrate: traces", p.get("seed", 0), model_art)
         records = _records_from_generations(gens, tok, source, settings, model_art.key)
     elif source == "task":
         prompts, examples = _calibration_prompts(p, tok)
@@ -323,7 +348,7 @@ def op_regenerate(ctx: RunContext, node, inputs: dict[str, Artifact], out: Path)
         settings = dict(old[chosen[0]].get("settings") or {})
         gen_params = {**settings, **{k2: v for k2, v in p.items() if k2 in ("temperature", "top_p", "max_tokens",
                                                                               "batch_size", "backend")}}
-        gens = _generate(ctx, model, tok, prompts, gen_params, out, f"regenerate ρ={rho}", p.get("seed", 0))
+        gens = _generate(ctx, model, tok, prompts, gen_params, out, f"regenerate ρ={rho}", p.get("seed", 0), model_art)
         fresh = _records_from_generations(gens, tok, "self_generated", settings, model_art.key)
         for i, rec in zip(chosen, fresh):
             records[i] = {**rec, "index": i, "regenerated": True}
@@ -466,7 +491,10 @@ def op_eval(ctx: RunContext, node, inputs: dict[str, Artifact], out: Path) -> di
         result = evaluate_lm_eval(model, tok, task, **common)
     else:
         checkpoint = JsonlCheckpoint(ctx.partial / "eval.jsonl") if getattr(ctx, "partial", None) else None
-        result = evaluate_direct(model, tok, task, **common, backend=p.get("backend", "hf"),
+        backend = inputs["model"].json("model.json")["base"].get("backend") or "hf"
+        if backend == "vllm":
+            model = _vllm_model(ctx, inputs["model"], model, tok)
+        result = evaluate_direct(model, tok, task, **common, backend=backend,
                                  progress=lambda d, t: ctx.progress(f"eval {p['task']}: problems", d, t),
                                  checkpoint=checkpoint)
     result.save(out / "result.json")

@@ -8,6 +8,7 @@ Outputs go into the store entry and are copied to the run's ``--out`` folder.
 from __future__ import annotations
 
 import csv
+import re
 import io
 import json
 import shutil
@@ -25,7 +26,7 @@ def collect_rows(inputs: dict[str, Any]) -> list[dict]:
         labels = art.meta.get("labels", {})
         result = art.json("result.json")
         for arm in labels.get("arms") or ["-"]:
-            rows.append({"arm": arm, "task": labels.get("task", result.get("task")),
+            rows.append({"arm": arm, **sweep_values(arm), "task": labels.get("task", result.get("task")),
                          "sparsity": round(float(labels.get("sparsity", 0.0)), 4),
                          "achieved": labels.get("achieved"), "accuracy": result["accuracy"],
                          "n": result["n"], "correct": result["correct"], "key": art.key})
@@ -33,16 +34,29 @@ def collect_rows(inputs: dict[str, Any]) -> list[dict]:
     return rows
 
 
+def sweep_values(arm: str) -> dict:
+    """The loop variables in an arm label: ``main[rho=0.2,dataset=gsm8k]`` -> {"rho": "0.2", "dataset": "gsm8k"}."""
+    m = re.search(r"\[(.*)\]$", arm)
+    if not m:
+        return {}
+    out = {}
+    for part in m.group(1).split(","):
+        k, sep, v = part.partition("=")
+        if sep:
+            out[k.strip()] = v.strip()
+    return out
+
+
 def pivot(rows: list[dict], *, rows_by: str = "arm", cols_by: str = "sparsity", split_by: str | None = "task"):
     """{group: (row labels, col labels, {(row, col): accuracy})}."""
     groups: dict[str, list[dict]] = defaultdict(list)
     for r in rows:
-        groups[str(r[split_by]) if split_by else "all"].append(r)
+        groups[str(r.get(split_by, "-")) if split_by else "all"].append(r)
     out = {}
-    for g, rs in groups.items():
-        rlabels = list(dict.fromkeys(r[rows_by] for r in rs))
-        clabels = sorted(dict.fromkeys(r[cols_by] for r in rs), key=lambda v: (isinstance(v, str), v))
-        cells = {(r[rows_by], r[cols_by]): r["accuracy"] for r in rs}
+    for g, rs in sorted(groups.items()):
+        rlabels = list(dict.fromkeys(r.get(rows_by, "-") for r in rs))
+        clabels = sorted(dict.fromkeys(r.get(cols_by, "-") for r in rs), key=lambda v: (isinstance(v, str), v))
+        cells = {(r.get(rows_by, "-"), r.get(cols_by, "-")): r["accuracy"] for r in rs}
         out[g] = (rlabels, clabels, cells)
     return out
 
@@ -51,11 +65,11 @@ def _fmt_col(v) -> str:
     return "dense" if v == 0 else (f"{100 * v:g}%" if isinstance(v, float) else str(v))
 
 
-def markdown_table(tables) -> str:
+def markdown_table(tables, rows_by: str = "arm") -> str:
     parts = []
     for g, (rl, cl, cells) in tables.items():
         parts.append(f"### {g}\n")
-        parts.append("| arm | " + " | ".join(_fmt_col(c) for c in cl) + " |")
+        parts.append(f"| {rows_by} | " + " | ".join(_fmt_col(c) for c in cl) + " |")
         parts.append("|---|" + "---:|" * len(cl))
         for r in rl:
             vals = [f"{100 * cells[(r, c)]:.2f}" if (r, c) in cells else "" for c in cl]
@@ -134,7 +148,7 @@ def write_report(params: dict, inputs: dict[str, Any], out: Path, out_dir: Path)
     if kind == "table":
         tables = pivot(rows, rows_by=params.get("rows", "arm"), cols_by=params.get("cols", "sparsity"),
                        split_by=params.get("by", "task"))
-        (out / f"{name}.md").write_text(markdown_table(tables), encoding="utf-8")
+        (out / f"{name}.md").write_text(markdown_table(tables, params.get("rows", "arm")), encoding="utf-8")
         (out / f"{name}.csv").write_text(csv_table(rows), encoding="utf-8")
         (out / f"{name}.json").write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
         files += [out / f"{name}.md", out / f"{name}.csv", out / f"{name}.json"]

@@ -25,7 +25,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from resp_dsl.zoo import generic, synthetic
-from resp_dsl.zoo.spec import ModelSpec, TrainSpec
+from resp_dsl.zoo.spec import MODEL_NAME, ModelSpec, TrainSpec
 from resp_dsl.zoo.tokenizer import IM_END, build_tokenizer
 
 
@@ -126,8 +126,14 @@ def _atomic_write_json(path: Path, data) -> None:
 
 
 def train(workdir: Path, out_dir: Path | None, *, model_spec: ModelSpec = ModelSpec(),
-          train_spec: TrainSpec = TrainSpec(), force: bool = False, console=None) -> dict:
-    """Train (or resume) in `workdir`; write the final HF-format model to `out_dir`."""
+          train_spec: TrainSpec = TrainSpec(), force: bool = False, console=None, until: int | None = None) -> dict:
+    """Train (or resume) in `workdir`; write the final HF-format model to `out_dir`.
+
+    `until` stops (with a checkpoint) at that step without writing the model; a later call with
+    another `train_spec.steps` resumes there, recomputing the learning-rate schedule for the new
+    length. Each resume is recorded in the checkpoint's `segments`, so the exact sequence of
+    commands that produced a model can be replayed.
+    """
     import torch
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -157,6 +163,7 @@ def train(workdir: Path, out_dir: Path | None, *, model_spec: ModelSpec = ModelS
 
     state_path = workdir / "state.json"
     log: list[dict] = []
+    segments: list[dict] = []
     start_step = 0
     if state_path.exists():
         state = json.loads(state_path.read_text())
@@ -172,6 +179,7 @@ def train(workdir: Path, out_dir: Path | None, *, model_spec: ModelSpec = ModelS
         opt.load_state_dict(torch.load(workdir / "optimizer.pt", weights_only=True))
         start_step = state["step"]
         log = state["log"]
+        segments = state.get("segments", [])
         console.print(f"resuming from step {start_step}")
 
     def checkpoint(step: int) -> None:
@@ -181,8 +189,10 @@ def train(workdir: Path, out_dir: Path | None, *, model_spec: ModelSpec = ModelS
         torch.save(opt.state_dict(), workdir / "optimizer.pt.tmp")
         os.replace(workdir / "optimizer.pt.tmp", workdir / "optimizer.pt")
         _atomic_write_json(state_path, {"step": step, "log": log, "model_spec": asdict(model_spec),
-                                        "train_spec": train_spec.to_dict()})
+                                        "train_spec": train_spec.to_dict(), "segments": segments})
 
+    last = until if until is not None else train_spec.steps
+    segments.append({"from_step": start_step, "steps": train_spec.steps, "until": last})
     console.print(f"tiny-reasoner: {n_params:,} parameters, {train_spec.steps} steps, "
                   f"{train_spec.task_batch}+{train_spec.generic_batch} sequences/step, {train_spec.threads} threads")
     tokens_seen = 0
@@ -190,7 +200,7 @@ def train(workdir: Path, out_dir: Path | None, *, model_spec: ModelSpec = ModelS
     with Progress(TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
                   TimeElapsedColumn(), TimeRemainingColumn(), console=console) as progress:
         bar = progress.add_task("train", total=train_spec.steps, completed=start_step, info="")
-        for step in range(start_step, train_spec.steps):
+        for step in range(start_step, last):
             t0 = time.perf_counter()
             input_ids, mask, labels = batches.batch(step)
             for group in opt.param_groups:
@@ -212,8 +222,11 @@ def train(workdir: Path, out_dir: Path | None, *, model_spec: ModelSpec = ModelS
                 console.print(f"step {step + 1}: loss {entry['loss']:.3f}  val greedy acc {entry['val_greedy_acc']:.3f}")
             log.append(entry)
             progress.update(bar, advance=1, info=f"loss {entry['loss']:.3f} {entry['tok_per_s']:.0f} tok/s")
-            if (step + 1) % train_spec.checkpoint_every == 0 or step + 1 == train_spec.steps:
+            if (step + 1) % train_spec.checkpoint_every == 0 or step + 1 in (train_spec.steps, last):
                 checkpoint(step + 1)
+    if last < train_spec.steps:
+        console.print(f"stopped at step {last} (--until); resume with the same or another --steps")
+        return {"stopped_at": last}
 
     summary = {
         "parameters": n_params,
@@ -221,6 +234,10 @@ def train(workdir: Path, out_dir: Path | None, *, model_spec: ModelSpec = ModelS
         "final_loss": log[-1]["loss"] if log else None,
         "train_tokens_per_s_median": sorted(e["tok_per_s"] for e in log)[len(log) // 2] if log else None,
         "generic_corpus_sha256": generic.corpus_checksum(),
+        "segments": segments,
+        "train_seconds_this_call": round(t_train, 1),
+        "commands": [f"resp-dsl zoo train {MODEL_NAME} --steps {s['steps']}"
+                     + (f" --until {s['until']}" if s["until"] != s["steps"] else "") for s in segments],
     }
     _atomic_write_json(workdir / "summary.json", summary)
     if out_dir is not None:

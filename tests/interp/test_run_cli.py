@@ -116,3 +116,18 @@ def test_recipe_errors_exit_1_without_running(tmp_path):
     assert res.returncode == 1
     assert "wanda2" in res.stderr and "Traceback" not in res.stderr
     assert not (tmp_path / "c").exists()
+
+
+def test_vllm_backend_missing_stops_before_any_work(tmp_path, tiny_model_dir):
+    pytest.importorskip("torch")
+    try:
+        import vllm  # noqa: F401
+        pytest.skip("vllm is installed here")
+    except ImportError:
+        pass
+    r = tmp_path / "v.prune"
+    r.write_text(RECIPE.format(model=tiny_model_dir).replace("device cpu", "device cpu backend vllm"))
+    res = subprocess.run(_cmd(r, tmp_path / "c", tmp_path / "o"), capture_output=True, text=True, env=_env())
+    assert res.returncode == 3, res.stdout + res.stderr
+    assert "resp-dsl[vllm]" in res.stdout
+    assert not list((tmp_path / "c").glob("v1/??/*"))  # nothing was computed

@@ -60,5 +60,8 @@ def test_schedules_check_without_raising(ms, rho):
     r = compile_text(text, "fuzz.prune")
     _ok(r)
     ms_r = [round(m, 3) for m in ms]
-    valid = all(0 < m < 1 for m in ms_r) and all(a < b for a, b in zip(ms_r, ms_r[1:])) and 0 <= round(rho, 3) <= 1
+    from resp_dsl.check.protection import MAX_LOCAL_SPARSITY
+
+    valid = all(0 < m < 1 for m in ms_r) and all(a < b for a, b in zip(ms_r, ms_r[1:])) and 0 <= round(rho, 3) <= 1 \
+        and max(ms_r) <= MAX_LOCAL_SPARSITY  # nothing protected: the whole model must keep a sliver
     assert r.ok == valid, [d.message for d in r.diagnostics]
