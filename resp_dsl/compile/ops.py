@@ -77,6 +77,7 @@ class EvalParams(Params):
     limit: int | None
     chat: bool
     enable_thinking: bool
+    harness: Literal["direct", "lm_eval"] = "direct"
 
 
 class ExportParams(Params):

@@ -22,13 +22,14 @@ from resp_dsl.syntax.imports import Loaded
 BUILTIN_TASKS: dict[str, dict[str, Any]] = {
     "gsm8k": {"shots": 8, "max_new_tokens": 2048, "answer": "number"},
     "mathqa": {"shots": 0, "max_new_tokens": 4096, "answer": "choice"},
-    "tiny_gsm": {"shots": 4, "max_new_tokens": 256, "answer": "number"},
+    "tiny_gsm": {"shots": 0, "max_new_tokens": 160, "answer": "number"},
 }
-GENERIC_CORPORA = ("c4", "wikitext")
+GENERIC_CORPORA = ("c4", "wikitext", "stdlib_docs")  # stdlib_docs: the bundled model's generic corpus
 STATEMENTS = ("model", "task", "calibrate", "score", "schedule", "prune", "basis", "eval", "export", "report")
 KEYWORDS = STATEMENTS + ("use", "param", "protect", "arm", "for")
 POINT_WORDS = ("dense", "final", "milestones", "all")
-TASK_OPTIONS = ("shots", "split", "max_new_tokens", "temperature", "top_p", "seed", "limit", "chat", "enable_thinking")
+TASK_OPTIONS = ("shots", "split", "max_new_tokens", "temperature", "top_p", "seed", "limit", "chat", "enable_thinking",
+                "harness")
 MAX_VALUES = 10_000
 
 
@@ -495,6 +496,9 @@ class Builder:
             v = a.opt(key)
             if v is not None:
                 out[key] = self.boolean(v, key)
+        v = a.opt("harness")
+        if v is not None:
+            out["harness"] = self.word(v, ("direct", "lm_eval"), "evaluation harness")
         return out
 
     def lookup_task(self, v: A.Value, what: str) -> M.TaskSpec | None:

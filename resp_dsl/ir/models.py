@@ -68,6 +68,9 @@ class TaskSpec(IRModel):
     limit: int | None = None
     chat: bool = True
     enable_thinking: bool = True
+    # direct: the project's batched generation + extraction (resumable per batch, seeded per
+    # problem); lm_eval: the same model wrapped in lm-eval's HFLM with the shipped task configs.
+    harness: Literal["direct", "lm_eval"] = "direct"
     span: Span
 
 

@@ -309,26 +309,31 @@ def generic_texts(params: dict, *, n: int, seed: int) -> list[str]:
         if not paras:
             raise OpError(f"{path} has no text")
         return [paras[rng.randrange(len(paras))] for _ in range(n)]
-    if corpus in ("stdlib_docs", "tiny_generic", "zoo"):
+    if corpus == "stdlib_docs":
         from resp_dsl.zoo.generic import split_docstrings
 
         docs = split_docstrings()["validation"]
         return [docs[rng.randrange(len(docs))] for _ in range(n)]
-    if corpus == "c4":
+    if corpus in ("c4", "wikitext"):
         from datasets import load_dataset
 
         try:
-            ds = load_dataset("allenai/c4", "en", split="validation", streaming=True)
+            if corpus == "c4":
+                ds = load_dataset("allenai/c4", "en", split="validation", streaming=True)
+            else:
+                ds = load_dataset("Salesforce/wikitext", "wikitext-103-raw-v1", split="train", streaming=True)
         except Exception as exc:  # noqa: BLE001 - datasets raises many kinds when offline
             raise OpError(f"cannot load C4 from the hub: {exc}".splitlines()[0],
                           hint="offline? use `calibrate generic from FILE` with a local text file") from None
         texts = []
         for row in ds.shuffle(seed=seed, buffer_size=10_000):
+            if len(row["text"].strip()) < 200:  # wikitext has headings and blank lines
+                continue
             texts.append(row["text"])
             if len(texts) >= n:
                 break
         return texts
-    raise OpError(f"unknown generic corpus {corpus!r}", hint="use c4, stdlib_docs, or a local text file")
+    raise OpError(f"unknown generic corpus {corpus!r}", hint="use c4, wikitext, stdlib_docs, or a local text file")
 
 
 def op_regenerate(ctx: RunContext, node, inputs: dict[str, Artifact], out: Path) -> dict:

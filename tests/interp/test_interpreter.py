@@ -8,7 +8,7 @@ import pytest
 
 pytest.importorskip("torch")
 
-from conftest import small_graph  # noqa: E402
+from interp_helpers import small_graph  # noqa: E402
 
 from resp_dsl.runtime.interpreter import NodeFailed, run_graph  # noqa: E402
 from resp_dsl.runtime.store import Store  # noqa: E402
@@ -74,7 +74,7 @@ def test_corrupt_entry_is_recomputed_not_used(tmp_path, tiny_model_dir):
 
 
 def test_a_failing_node_is_named(tmp_path, tiny_model_dir):
-    from conftest import FakeGraph, FakeNode
+    from interp_helpers import FakeGraph, FakeNode
 
     graph = FakeGraph([
         FakeNode("model", "load_model", {"model": str(tiny_model_dir), "dtype": "fp32", "device": "cpu"}),

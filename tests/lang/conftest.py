@@ -15,14 +15,6 @@ ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 
 
-def pytest_addoption(parser):
-    try:
-        parser.addoption("--update-golden", action="store_true", default=False,
-                         help="rewrite golden files in tests/lang/golden from the current output")
-    except ValueError:  # another conftest registered it already
-        pass
-
-
 @pytest.fixture
 def update_golden(request) -> bool:
     """``pytest tests/lang --update-golden`` (pytest reads this conftest's options only when

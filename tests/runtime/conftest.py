@@ -39,14 +39,16 @@ def _one_thread():
 
 
 @pytest.fixture
-def check_golden():
-    """``check_golden(name, text)``: compare with golden/<name>; RESP_DSL_UPDATE_GOLDEN=1 rewrites it."""
-    return _check_golden
+def check_golden(request):
+    """``check_golden(name, text)``: compare with golden/<name>; --update-golden (or
+    RESP_DSL_UPDATE_GOLDEN=1) rewrites it."""
+    update = request.config.getoption("--update-golden") or os.environ.get("RESP_DSL_UPDATE_GOLDEN") == "1"
+    return lambda name, text: _check_golden(name, text, update)
 
 
-def _check_golden(name: str, text: str) -> None:
+def _check_golden(name: str, text: str, update: bool) -> None:
     path = GOLDEN / name
-    if os.environ.get("RESP_DSL_UPDATE_GOLDEN") == "1":
+    if update:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     assert path.exists(), f"golden file {path} is missing; run with RESP_DSL_UPDATE_GOLDEN=1 and review the diff"
