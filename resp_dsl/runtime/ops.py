@@ -394,6 +394,20 @@ def _score_kwargs(p: dict) -> dict:
             "variant": p.get("variant") or "elementwise", "batch_size": p.get("batch_size") or 8}
 
 
+# Above this size the element-wise Taylor score accumulates its gradient a quarter of the
+# blocks at a time (4 passes over the calibration set): peak memory stays near a plain
+# forward/backward instead of weights + a full fp32 gradient. Smaller models take one pass.
+ONE_PASS_MAX_PARAMS = 1_000_000_000
+
+
+def layers_per_pass(model, score_kwargs: dict) -> int | None:
+    if score_kwargs.get("method") != "taylor" or score_kwargs.get("variant") != "elementwise":
+        return None
+    if sum(t.numel() for t in model.parameters()) <= ONE_PASS_MAX_PARAMS:
+        return None
+    return max(1, model.config.num_hidden_layers // 4)
+
+
 def op_score(ctx: RunContext, node, inputs: dict[str, Artifact], out: Path) -> dict:
     from safetensors.torch import save_file
 
@@ -402,7 +416,9 @@ def op_score(ctx: RunContext, node, inputs: dict[str, Artifact], out: Path) -> d
     p = node.params
     model, _ = ctx.model(inputs["model"])
     samples = calib_samples(inputs["calibration"].file("traces.jsonl")) if "calibration" in inputs else []
-    scores = score_structures(model, samples, **_score_kwargs(p),
+    kwargs = _score_kwargs(p)
+    kwargs["layers_per_pass"] = layers_per_pass(model, kwargs)
+    scores = score_structures(model, samples, **kwargs,
                               progress=lambda d, t: ctx.progress("score: calibration batches", d, t))
     save_file({k: v.contiguous() for k, v in scores.to_tensors().items()}, str(out / "scores.safetensors"))
     _write_json(out / "scores.json", {"meta": getattr(scores, "meta", {}), "params": _score_kwargs(p),
