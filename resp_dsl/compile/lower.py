@@ -127,7 +127,8 @@ class _ArmLowering:
                     "task": t.name, "task_file": self.local(t.path) if t.path else None, "answer": t.answer,
                     "split": t.split, "shots": t.shots, "max_new_tokens": t.max_new_tokens,
                     "temperature": t.temperature, "top_p": t.top_p, "seed": t.seed, "limit": t.limit,
-                    "chat": t.chat, "enable_thinking": t.enable_thinking, "harness": t.harness},
+                    "chat": t.chat, "enable_thinking": t.enable_thinking, "harness": t.harness,
+                    "extractor": t.extractor},
                     {"model": at[p]}, ev.span,
                     self.task_files(t, t.split))
         for ex in arm.exports:

@@ -78,6 +78,7 @@ class EvalParams(Params):
     chat: bool
     enable_thinking: bool
     harness: Literal["direct", "lm_eval"] = "direct"
+    extractor: str | None = None
 
 
 class ExportParams(Params):

@@ -89,8 +89,12 @@ def evaluate_direct(
     backend: str = "hf",
     progress: Any = None,
     checkpoint: Any = None,
+    extractor: Any = None,
 ) -> EvalResult:
     """Generate an answer for the first ``limit`` examples of ``split`` and score them.
+
+    ``extractor`` (a ``resp_dsl.evaluation.extractor.ModelExtractor``) reads the final answers
+    with an instruct model instead of the task's regex; both readings are kept per example.
 
     ``checkpoint`` (e.g. ``JsonlCheckpoint`` in the store's partial dir) makes a killed
     evaluation resume from its last finished batch; sampling is seeded per example, so the
@@ -112,10 +116,14 @@ def evaluate_direct(
         rec.update(question=ex.question, output=gen.text, prompt=gen.prompt, finish_reason=gen.finish_reason,
                    n_new_tokens=len(gen.token_ids))
         records.append(rec)
+    if extractor is not None:
+        from resp_dsl.evaluation.extractor import apply_extractor
+
+        apply_extractor(extractor, task_obj, examples, records)
     settings = {"path": "direct", "split": split, "limit": limit, "shots": task_obj.default_shots if shots is None
                 else shots, "chat": chat, "enable_thinking": enable_thinking, "max_new_tokens": max_new_tokens,
                 "temperature": temperature, "top_p": top_p, "top_k": top_k, "seed": seed, "backend": backend,
-                "task": task_obj.fingerprint()}
+                "task": task_obj.fingerprint(), "extractor": getattr(extractor, "name", None)}
     return _summarise(task_obj.name, records, settings)
 
 

@@ -29,7 +29,7 @@ STATEMENTS = ("model", "task", "calibrate", "score", "schedule", "prune", "basis
 KEYWORDS = STATEMENTS + ("use", "param", "protect", "arm", "for")
 POINT_WORDS = ("dense", "final", "milestones", "all")
 TASK_OPTIONS = ("shots", "split", "max_new_tokens", "temperature", "top_p", "seed", "limit", "chat", "enable_thinking",
-                "harness")
+                "harness", "extractor")
 MAX_VALUES = 10_000
 
 
@@ -499,6 +499,9 @@ class Builder:
         v = a.opt("harness")
         if v is not None:
             out["harness"] = self.word(v, ("direct", "lm_eval"), "evaluation harness")
+        v = a.opt("extractor")
+        if v is not None:
+            out["extractor"] = self.text(v, "answer-extractor model")
         return out
 
     def lookup_task(self, v: A.Value, what: str) -> M.TaskSpec | None:

@@ -71,6 +71,8 @@ class TaskSpec(IRModel):
     # direct: the project's batched generation + extraction (resumable per batch, seeded per
     # problem); lm_eval: the same model wrapped in lm-eval's HFLM with the shipped task configs.
     harness: Literal["direct", "lm_eval"] = "direct"
+    # An instruct model (hub id or local dir) that reads final answers; None = regex extraction.
+    extractor: str | None = None
     span: Span
 
 

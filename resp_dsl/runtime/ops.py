@@ -75,6 +75,18 @@ class RunContext:
     _models: dict = field(default_factory=dict)  # (base path, dtype, device) -> (model, tok)
     _built: dict = field(default_factory=dict)  # model artifact key -> (model, tok)
 
+    _extractors: dict = field(default_factory=dict)
+
+    def extractor(self, source: str, like_model):
+        """The answer-extractor model named by an eval's `extractor=`, loaded once per run."""
+        if source not in self._extractors:
+            from resp_dsl.evaluation.extractor import ModelExtractor
+
+            path, _ = resolve_model(source)
+            device = str(next(like_model.parameters()).device)
+            self._extractors[source] = ModelExtractor.load(path, dtype="auto", device=device)
+        return self._extractors[source]
+
     # -- models ---------------------------------------------------------------------------
     def base_model(self, spec: dict):
         """The dense model of a `model.json` base spec, loaded once per run."""
@@ -515,7 +527,8 @@ def op_eval(ctx: RunContext, node, inputs: dict[str, Artifact], out: Path) -> di
         backend = inputs["model"].json("model.json")["base"].get("backend") or "hf"
         if backend == "vllm":
             model = _vllm_model(ctx, inputs["model"], model, tok)
-        result = evaluate_direct(model, tok, task, **common, backend=backend,
+        extractor = ctx.extractor(p["extractor"], model) if p.get("extractor") else None
+        result = evaluate_direct(model, tok, task, **common, backend=backend, extractor=extractor,
                                  progress=lambda d, t: ctx.progress(f"eval {p['task']}: problems", d, t),
                                  checkpoint=checkpoint)
     result.save(out / "result.json")
