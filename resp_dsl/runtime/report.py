@@ -122,7 +122,7 @@ def heatmap(selection: dict, path: Path, title: str) -> Path:
 
     dense = selection["dense"]
     layers = selection["layers"]
-    heads = [len(layer.get("heads", [])) / dense["num_heads"] for layer in layers]
+    heads = [len(layer.get("q_heads", [])) / dense["num_heads"] for layer in layers]
     chans = [len(layer.get("channels", [])) / dense["intermediate_size"] for layer in layers]
     fig, ax = plt.subplots(figsize=(max(4, 0.35 * len(layers) + 2), 2.2), dpi=120)
     im = ax.imshow([heads, chans], aspect="auto", vmin=0, vmax=1, cmap="viridis")

@@ -83,3 +83,21 @@ def test_a_failing_node_is_named(tmp_path, tiny_model_dir):
     with pytest.raises(NodeFailed) as info:
         run_graph(graph, store=Store(tmp_path / "c"), out_dir=tmp_path / "o", reporter=Quiet())
     assert info.value.node.id == "ev" and "unknown task" in str(info.value)
+
+
+def test_heatmap_reads_the_selection_layout(tmp_path, tiny_model_dir):
+    import numpy as np
+    from PIL import Image
+
+    from resp_dsl.runtime.interpreter import write_heatmaps
+
+    store = Store(tmp_path / "cache")
+    graph = small_graph(tiny_model_dir)
+    outcomes = run_graph(graph, store=store, out_dir=tmp_path / "out", reporter=Quiet())
+    maps = write_heatmaps(outcomes, store, tmp_path / "out")
+    assert len(maps) == 2
+    sel = json.loads((store.entry_dir(graph.key("prune2")) / "selection.json").read_text())
+    kept_heads = [len(layer["q_heads"]) for layer in sel["layers"]]
+    assert kept_heads[-1] == sel["dense"]["num_heads"]  # the protected last block keeps every head
+    img = np.asarray(Image.open(maps[1]).convert("L"))
+    assert img.std() > 10  # not a blank image
