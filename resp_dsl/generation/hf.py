@@ -149,7 +149,9 @@ def _generate_batch(model: Any, prompt_ids: list[list[int]], indices: list[int],
     live = list(range(n))  # batch row -> original row
     cache = None
     cur_ids, cur_pos = input_ids, pos
-    with torch.inference_mode():
+    # no_grad, not inference_mode: tensors a module caches during generation (e.g. a pruned
+    # attention's index buffers) must stay usable by the backward pass of a later scoring op.
+    with torch.no_grad():
         for _ in range(max_new_tokens):
             out = model(input_ids=cur_ids, attention_mask=attn, position_ids=cur_pos, past_key_values=cache,
                         use_cache=True, **extra)
