@@ -44,11 +44,17 @@ def test_prune_export_reload_tiny_reasoner(tmp_path):
     masked = apply_selection(copy.deepcopy(model), sel, "masked")
     ids = torch.tensor([samples[0].input_ids])
     with torch.no_grad():
-        assert (physical(input_ids=ids).logits - masked(input_ids=ids).logits).abs().max() < 1e-5
+        # The trained model's logits reach ~15, so fp32 rounding from different matmul shapes is
+        # ~1e-5 absolute: compare relative to the logit scale in fp32, and exactly in fp64.
+        ref = masked(input_ids=ids).logits
+        diff = (physical(input_ids=ids).logits - ref).abs().max()
+        assert diff < 1e-5 * max(1.0, ref.abs().max().item()), diff
+        d64 = (copy.deepcopy(physical).double()(input_ids=ids).logits - copy.deepcopy(masked).double()(input_ids=ids).logits)
+        assert d64.abs().max() < 1e-10, d64.abs().max()
     with pytest.raises(ExportError, match="overlaps the source"):
         export_model(physical, tok, MODEL_DIR, overwrite=True)
     out = export_model(physical, tok, tmp_path / "pruned", metadata={"recipe_key": "test"})
     with torch.no_grad():
         again = load_pruned(out)(input_ids=ids).logits
-        assert (again - masked(input_ids=ids).logits).abs().max() < 1e-5
+        assert (again - ref).abs().max() < 1e-5 * max(1.0, ref.abs().max().item())
     assert hashlib.sha256((MODEL_DIR / "model.safetensors").read_bytes()).hexdigest() == digest
