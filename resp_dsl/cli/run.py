@@ -138,11 +138,10 @@ def run(args) -> int:
 
     console = Console(stderr=False, highlight=False)
     try:
-        import torch  # noqa: F401  (the run needs the torch extra; check/plan do not)
+        import torch  # the run needs the torch extra; check/plan do not
     except ImportError:
         print("resp-dsl: error: `run` needs the torch extra: pip install 'resp-dsl[torch]'", file=sys.stderr)
         return 2
-    import torch
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -43,7 +43,7 @@ def _nodes_in_order(graph) -> list[Any]:
     return [graph.nodes[n] if isinstance(n, str) else n for n in order]
 
 
-def _labels(graph, node, keys: dict[str, str], outcomes: dict[str, NodeOutcome]) -> dict:
+def _labels(graph, node, outcomes: dict[str, NodeOutcome]) -> dict:
     """Arm(s), task and sparsity of a node, for reports."""
     labels: dict[str, Any] = {"arms": sorted(getattr(node, "arms", None) or [])}
     if node.op == "eval":
@@ -61,16 +61,6 @@ def _labels(graph, node, keys: dict[str, str], outcomes: dict[str, NodeOutcome])
         cur = graph.nodes[parent] if parent else None
     labels.setdefault("sparsity", 0.0)
     return labels
-
-
-def _span_text(node) -> str:
-    span = getattr(node, "span", None)
-    if span is None:
-        return ""
-    file = getattr(span, "file", None) or getattr(span, "path", None) or "<recipe>"
-    line = getattr(span, "line", None) or getattr(span, "start_line", None)
-    col = getattr(span, "col", None) or getattr(span, "column", None) or getattr(span, "start_col", None)
-    return f"{file}:{line}:{col}" if line else str(file)
 
 
 def run_graph(graph, *, store, out_dir: Path, reporter=None, overwrite_exports: bool = False,
@@ -105,7 +95,7 @@ def run_graph(graph, *, store, out_dir: Path, reporter=None, overwrite_exports: 
         if node.op not in OPS:
             raise NodeFailed(node, key, f"op {node.op!r} has no implementation in this runtime", None, None)
         inputs = {role: artifacts[pid] for role, pid in node.inputs.items()}
-        labels = _labels(graph, node, keys, outcomes)
+        labels = _labels(graph, node, outcomes)
         reporter.node(node.id, "running", None)
         ctx.partial = store.partial_dir(key)
         t0 = time.perf_counter()

@@ -237,7 +237,7 @@ def _records_from_generations(gens, tok, source: str, settings: dict, model_key:
     return out
 
 
-def _vllm_model(ctx: RunContext, model_art: Artifact, model, tok) -> str:
+def _vllm_model(ctx: RunContext, model_art: Artifact, tok) -> str:
     """A directory stock vLLM can serve: the base model, or a pruned model's masked (dense-shape) export."""
     info = model_art.json("model.json")
     if info.get("selection") is None:
@@ -246,13 +246,11 @@ def _vllm_model(ctx: RunContext, model_art: Artifact, model, tok) -> str:
 
     target = ctx.store.partial_dir(model_art.key) / "vllm-masked"
     if not (target / "resp_dsl.json").is_file():
-        import copy as _copy
-
         from resp_dsl.pruning.apply import apply_selection
         from resp_dsl.pruning.select import Selection
 
         base, _ = ctx.base_model(info["base"])
-        masked = _copy.deepcopy(base)
+        masked = copy.deepcopy(base)
         apply_selection(masked, Selection.from_dict(model_art.json("selection.json")), mode="masked")
         export_model(masked, tok, target, format="masked", metadata={"recipe_key": model_art.key}, overwrite=True)
     return str(target)
@@ -266,7 +264,7 @@ def _generate(ctx: RunContext, model, tok, prompts: list[str], params: dict, out
     backend_name = params.get("backend") or (model_art.json("model.json")["base"].get("backend") if model_art else None)
     backend = get_backend(backend_name or "hf")
     if backend_name == "vllm" and model_art is not None:
-        model = _vllm_model(ctx, model_art, model, tok)
+        model = _vllm_model(ctx, model_art, tok)
     checkpoint = JsonlCheckpoint(ctx.partial / "generations.jsonl") if getattr(ctx, "partial", None) else None
     return backend(model, tok, prompts, max_new_tokens=params.get("max_tokens", 2048),
                    temperature=params.get("temperature", 0.6), top_p=params.get("top_p", 0.95),
@@ -465,13 +463,12 @@ def op_prune(ctx: RunContext, node, inputs: dict[str, Artifact], out: Path) -> d
     p = node.params
     model_art = inputs["model"]
     model, _ = ctx.model(model_art)
-    model = copy.deepcopy(model)
     mode = p.get("mode", "physical")
     steps = int(p.get("steps", 1))
     if steps > 1:
         from resp_dsl.pruning.schedule import prune_iterative
-        from resp_dsl.pruning.state import kept_layout  # noqa: F401  (the start comes from the model)
 
+        model = copy.deepcopy(model)  # iterative pruning mutates; the cached parent must stay intact
         score_p = p.get("score") or {}
         if "calibration" not in inputs and score_p.get("method", "taylor") != "magnitude":
             raise OpError("iterative pruning re-scores at every step and needs calibration data")
@@ -526,7 +523,7 @@ def op_eval(ctx: RunContext, node, inputs: dict[str, Artifact], out: Path) -> di
         checkpoint = JsonlCheckpoint(ctx.partial / "eval.jsonl") if getattr(ctx, "partial", None) else None
         backend = inputs["model"].json("model.json")["base"].get("backend") or "hf"
         if backend == "vllm":
-            model = _vllm_model(ctx, inputs["model"], model, tok)
+            model = _vllm_model(ctx, inputs["model"], tok)
         extractor = ctx.extractor(p["extractor"], model) if p.get("extractor") else None
         result = evaluate_direct(model, tok, task, **common, backend=backend, extractor=extractor,
                                  progress=lambda d, t: ctx.progress(f"eval {p['task']}: problems", d, t),
