@@ -1,7 +1,8 @@
 """Evaluation and export points lie on the arm's path.
 
-Milestones and one-shot targets are reached exactly; an iterative segment passes
-through every sparsity up to its target, so any point inside it can be evaluated.
+Milestones and one-shot targets are reached exactly; an iterative segment, and a milestone
+schedule with ``steps``, pass through every sparsity up to their end, so any point inside
+can be evaluated (it becomes a checkpoint on the path).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ def reachable(arm, point: float) -> bool:
         return True
     start = 0.0
     for seg in arm.schedule:
-        if seg.kind == "iterative" and start < point <= seg.targets[0] + 1e-9:
+        stepped = seg.kind == "iterative" or (seg.kind == "milestones" and seg.steps is not None)
+        if stepped and start < point <= max(seg.targets) + 1e-9:
             return True
         if any(abs(point - t) < 1e-9 for t in seg.targets):
             return True

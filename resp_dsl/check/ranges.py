@@ -19,14 +19,21 @@ def _task(task, span, out, seen):
         _bad(span, "shots", task.shots, ">= 0", out)
     if task.max_new_tokens <= 0:
         _bad(span, "max_new_tokens", task.max_new_tokens, "> 0", out)
-    if task.temperature < 0:
-        _bad(span, "temperature", task.temperature, ">= 0", out)
-    if not 0 < task.top_p <= 1:
-        _bad(span, "top_p", task.top_p, "in (0, 1]", out)
+    _sampling(task, lambda key: span, out)
     if task.limit is not None and task.limit <= 0:
         _bad(span, "limit", task.limit, "> 0", out)
     if task.seed < 0:
         _bad(span, "seed", task.seed, ">= 0", out)
+
+
+def _sampling(spec, at, out) -> None:
+    """temperature / top_p / top_k where the recipe sets them (None: the model's generation_config)."""
+    if spec.temperature is not None and spec.temperature < 0:
+        _bad(at("temperature"), "temperature", spec.temperature, ">= 0", out)
+    if spec.top_p is not None and not 0 < spec.top_p <= 1:
+        _bad(at("top_p"), "top_p", spec.top_p, "in (0, 1]", out)
+    if spec.top_k is not None and spec.top_k < 0:
+        _bad(at("top_k"), "top_k", spec.top_k, ">= 0 (0: no top-k filter)", out)
 
 
 def check(recipe, ctx) -> list[Diagnostic]:
@@ -37,17 +44,14 @@ def check(recipe, ctx) -> list[Diagnostic]:
     done: set = set()
     for arm in recipe.arms:
         c = arm.calibration
-        if c is not None and ("cal", c.span, c.n, c.max_tokens, c.temperature, c.top_p) not in done:
-            done.add(("cal", c.span, c.n, c.max_tokens, c.temperature, c.top_p))
+        if c is not None and ("cal", c.span, c.n, c.max_tokens, c.temperature, c.top_p, c.top_k) not in done:
+            done.add(("cal", c.span, c.n, c.max_tokens, c.temperature, c.top_p, c.top_k))
             at = lambda key: c.spans.get(key, c.span)  # noqa: E731  (the value's own span)
             if c.n <= 0:
                 _bad(at("n"), "n", c.n, "> 0", out)
             if c.max_tokens <= 0:
                 _bad(at("max_tokens"), "max_tokens", c.max_tokens, "> 0", out)
-            if c.temperature < 0:
-                _bad(at("temperature"), "temperature", c.temperature, ">= 0", out)
-            if not 0 < c.top_p <= 1:
-                _bad(at("top_p"), "top_p", c.top_p, "in (0, 1]", out)
+            _sampling(c, at, out)
             if c.seed < 0:
                 _bad(at("seed"), "seed", c.seed, ">= 0", out)
         for seg in arm.schedule:

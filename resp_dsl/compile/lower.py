@@ -1,8 +1,15 @@
 """IR -> Graph: each arm lowers to its own chain of nodes; passes then share prefixes.
 
-A milestone schedule lowers to score -> prune@m1 -> (regenerate) -> score -> prune@m2 ...;
-an iterative schedule to one prune node per evaluation point (steps split in
-proportion); a one-shot schedule to one score node and a prune node per target.
+A milestone or iterative schedule is a path cut into checkpointed intervals at its
+milestones and at the evaluation/export points inside it (``sparsity.path_intervals``):
+each interval is score -> prune (k linear steps, re-scoring at each), and before pruning
+past a milestone a ``regenerate`` node refreshes a fraction ρ of the traces. A one-shot
+schedule lowers to one score node and a prune node per target. A step's checkpoint is
+its selection, never a copy of the model.
+
+Sampling settings the recipe leaves open (temperature, top_p, top_k) are resolved here
+from the model's generation_config (offline: its directory or the registry), so keys and
+``plan`` show the values in force.
 """
 
 from __future__ import annotations
@@ -12,6 +19,8 @@ from pathlib import Path
 from resp_dsl.compile.ops import OPS, validate_params
 from resp_dsl.graph import Graph, Node
 from resp_dsl.ir.models import ArmIR, RecipeIR, TaskSpec
+from resp_dsl.registry import SAMPLING_KEYS, ConfigError, generation_defaults
+from resp_dsl.sparsity import path_intervals
 
 
 def _fmt(x: float) -> str:
@@ -44,6 +53,17 @@ class _ArmLowering:
             return [str(_zoo_root() / "tiny-reasoner" / "data" / f"{split}.jsonl")]
         return []
 
+    def sampling(self, spec) -> dict:
+        """temperature / top_p / top_k in force: the recipe's, else the model's generation_config."""
+        if not hasattr(self, "_gen"):
+            m = self.arm.model
+            try:
+                self._gen = generation_defaults(self.local(m.source) if m.kind == "local" else m.source)
+            except ConfigError:
+                self._gen = None  # an unreadable generation_config: the runtime reads what the model has
+        return {k: getattr(spec, k) if getattr(spec, k) is not None else (self._gen or {}).get(k)
+                for k in SAMPLING_KEYS}
+
     def lower(self) -> None:
         arm = self.arm
         m = arm.model
@@ -68,8 +88,7 @@ class _ArmLowering:
                 cfiles = [str(_zoo_root() / "tiny-reasoner" / "data" / f"{c.split}.jsonl")]
             cal = self.node(f"calibrate/{c.source}", "calibrate", {
                 "source": c.source, "dataset": c.dataset, "split": c.split, "n": c.n, "seed": c.seed,
-                "max_tokens": c.max_tokens, "temperature": c.temperature, "top_p": c.top_p,
-                "text_file": c.text_file}, {"model": model}, c.span, cfiles)
+                "max_tokens": c.max_tokens, **self.sampling(c), "text_file": c.text_file}, {"model": model}, c.span, cfiles)
         points = sorted({p for e in arm.evals for p in e.points} | {p for e in arm.exports for p in e.points})
         cur, cur_s = model, 0.0
         score = arm.score
@@ -85,39 +104,36 @@ class _ArmLowering:
                     inputs["calibration"] = calib
                 return self.node(f"score@{tag}", "score", sp, inputs, seg.span)
 
-            def pruned(model_id, scores_id, calib, target, steps) -> str:
+            def pruned(model_id, scores_id, calib, start, target, steps) -> str:
                 inputs = {"model": model_id, "scores": scores_id}
                 if calib is not None:
                     inputs["calibration"] = calib
                 return self.node(f"prune@{_fmt(target)}", "prune", {
-                    "target": target, "basis": arm.basis, "protect": prot, "steps": steps,
+                    "start": start, "target": target, "basis": arm.basis, "protect": prot, "steps": steps,
                     "score": sp if steps > 1 else None, "mode": seg.mode}, inputs, seg.span)
 
-            if seg.kind == "milestones":
-                for t in seg.targets:
-                    if cur_s > 0 and seg.rho > 0 and cal is not None:
-                        cal = self.node(f"regenerate@{_fmt(cur_s)}", "regenerate",
-                                        {"rho": seg.rho, "seed": c.seed if c else 0},
-                                        {"model": cur, "calibration": cal}, seg.span)
-                    s = scored(cur, cal, _fmt(cur_s))
-                    cur, cur_s = pruned(cur, s, cal, t, 1), t
-                    at[t] = cur
-            elif seg.kind == "iterative":
-                target = seg.targets[0]
-                total = seg.steps if seg.steps is not None else max(1, round((target - cur_s) / seg.every))
-                stops = [p for p in points if cur_s < p < target] + [target]
-                span0, done = target - cur_s, 0
-                for i, stop in enumerate(stops):
-                    k = total - done if i == len(stops) - 1 else max(1, round(total * (stop - cur_s) / span0))
-                    k = max(1, k)
-                    done += k
-                    s = scored(cur, cal, _fmt(cur_s))
-                    cur, cur_s = pruned(cur, s, cal, stop, k), stop
-                    at[stop] = cur
-            else:  # oneshot: one score, one branch per target
+            if seg.kind == "oneshot":  # one score, one branch per target
                 s = scored(cur, cal, _fmt(cur_s))
                 for t in seg.targets:
-                    at[t] = pruned(cur, s, cal, t, 1)
+                    at[t] = pruned(cur, s, cal, cur_s, t, 1)
+                continue
+            # milestones and iterative: a path of checkpointed intervals; traces are regenerated
+            # (milestones with ρ > 0) before pruning past a milestone or the chained start.
+            if seg.kind == "iterative" and seg.steps is None:
+                steps = max(1, round((seg.targets[0] - cur_s) / seg.every))
+            else:
+                steps = seg.steps
+            milestones = set(seg.targets) if seg.kind == "milestones" else set()
+            inside = points if (steps or seg.kind == "iterative") else ()
+            for start, stop, k in path_intervals(cur_s, seg.targets, inside, steps):
+                if (start in milestones or start == cur_s > 0) and seg.rho > 0 and cal is not None and start > 0:
+                    cal = self.node(f"regenerate@{_fmt(start)}", "regenerate",
+                                    {"rho": seg.rho, "seed": c.seed if c else 0, "milestone": start},
+                                    {"model": cur, "calibration": cal}, seg.span)
+                s = scored(cur, cal, _fmt(start))
+                cur = pruned(cur, s, cal, start, stop, k)
+                at[stop] = cur
+            cur_s = seg.targets[-1]
         for ev in arm.evals:
             t = ev.task
             for p in ev.points:
@@ -126,7 +142,7 @@ class _ArmLowering:
                 self.node(f"eval/{t.name}@{_fmt(p)}", "eval", {
                     "task": t.name, "task_file": self.local(t.path) if t.path else None, "answer": t.answer,
                     "split": t.split, "shots": t.shots, "max_new_tokens": t.max_new_tokens,
-                    "temperature": t.temperature, "top_p": t.top_p, "seed": t.seed, "limit": t.limit,
+                    **self.sampling(t), "seed": t.seed, "limit": t.limit,
                     "chat": t.chat, "enable_thinking": t.enable_thinking, "harness": t.harness,
                     "extractor": t.extractor},
                     {"model": at[p]}, ev.span,

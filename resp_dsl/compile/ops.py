@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from resp_dsl.ir.models import Normalize
+
 
 class Params(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -31,22 +33,25 @@ class CalibrateParams(Params):
     n: int
     seed: int
     max_tokens: int
-    temperature: float
-    top_p: float
+    # Sampling in force: the recipe's values, else the model's generation_config (None: read at run time).
+    temperature: float | None
+    top_p: float | None
+    top_k: int | None
     text_file: str | None = None
 
 
 class RegenerateParams(Params):
     rho: float
-    seed: int
+    seed: int  # the calibration seed; the milestone's own sampling seed is derived from it
+    milestone: float  # the sparsity of the model that regenerates
 
 
 class ScoreParams(Params):
     method: Literal["taylor", "wanda", "magnitude"]
-    loss: Literal["decode_only", "full"] | None
+    loss: Literal["decode_only", "full"] | None  # token scope (taylor, wanda); None for magnitude
     variant: Literal["elementwise", "vectorized"] | None
     structures: list[Literal["heads", "kv_groups", "channels"]]
-    normalize: Literal["type", "block", "none"]
+    normalize: Normalize
 
 
 class ProtectParams(Params):
@@ -56,10 +61,11 @@ class ProtectParams(Params):
 
 
 class PruneParams(Params):
+    start: float  # the sparsity of the parent checkpoint (the schedule's, not the achieved)
     target: float
     basis: Literal["params", "structures"]
     protect: ProtectParams
-    steps: int
+    steps: int  # linear steps from start to target; the first uses the score node, each later one re-scores
     score: ScoreParams | None  # re-scoring inside the node when steps > 1
     mode: Literal["physical", "masked"]
 
@@ -71,8 +77,9 @@ class EvalParams(Params):
     split: str
     shots: int
     max_new_tokens: int
-    temperature: float
-    top_p: float
+    temperature: float | None
+    top_p: float | None
+    top_k: int | None
     seed: int
     limit: int | None
     chat: bool
@@ -107,11 +114,11 @@ class OpDef:
 
 OPS: dict[str, OpDef] = {op.name: op for op in (
     OpDef("load_model", 1, LoadModelParams, (), "load a hub id, local directory or zoo model"),
-    OpDef("calibrate", 1, CalibrateParams, ("model",), "build the calibration set (generic text, gold answers, or self-generated traces)"),
-    OpDef("regenerate", 1, RegenerateParams, ("model", "calibration"), "re-sample a fraction rho of the traces with the current model"),
-    OpDef("score", 1, ScoreParams, ("model", "calibration"), "importance of heads / KV groups / MLP channels"),
-    OpDef("prune", 1, PruneParams, ("model", "scores", "calibration"), "remove the least important structures down to a target"),
-    OpDef("eval", 1, EvalParams, ("model",), "accuracy on a task (lm-eval)"),
+    OpDef("calibrate", 2, CalibrateParams, ("model",), "build the calibration set (generic text, gold answers, or self-generated traces)"),
+    OpDef("regenerate", 2, RegenerateParams, ("model", "calibration"), "re-sample a fraction rho of the traces with the current model"),
+    OpDef("score", 2, ScoreParams, ("model", "calibration"), "importance of heads / KV groups / MLP channels"),
+    OpDef("prune", 2, PruneParams, ("model", "scores", "calibration"), "remove the least important structures down to a target"),
+    OpDef("eval", 2, EvalParams, ("model",), "accuracy on a task (lm-eval)"),
     OpDef("export", 1, ExportParams, ("model",), "write a loadable pruned model"),
     OpDef("report", 1, ReportParams, (), "tables and plots across arms and sparsities"),
 )}

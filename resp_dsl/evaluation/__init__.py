@@ -205,6 +205,7 @@ def evaluate_lm_eval(
     max_new_tokens: int = 2048,
     temperature: float = 0.6,
     top_p: float = 0.95,
+    top_k: int = 0,
     seed: int = 0,
     batch_size: int = 64,
     gsm8k_filter: str = "flexible-extract",
@@ -236,7 +237,7 @@ def evaluate_lm_eval(
               think_end_token=(think_id if think_id is not None else think_end_token) if use_chat else None)
     gen_kwargs: dict[str, Any] = {"max_gen_toks": max_new_tokens, "do_sample": temperature > 0}
     if temperature > 0:
-        gen_kwargs.update(temperature=temperature, top_p=top_p)
+        gen_kwargs.update(temperature=temperature, top_p=top_p, top_k=top_k)
     tm = TaskManager(include_path=str(TASKS_DIR), include_defaults=task_obj.name == "gsm8k" and task_obj.data_files is None)
     spec: Any = cfg["task"] if cfg["task"] == "gsm8k_cot" and split == "test" else cfg
     results = evaluator.simple_evaluate(
@@ -250,8 +251,8 @@ def evaluate_lm_eval(
     per_example = _per_example_from_samples(results["samples"][name], task_obj, split, filter_name)
     settings = {"path": "lm-eval", "lm_eval_task": name, "filter": filter_name, "split": split, "limit": limit,
                 "shots": shots, "chat": use_chat, "enable_thinking": enable_thinking,
-                "max_new_tokens": max_new_tokens, "temperature": temperature, "top_p": top_p, "seed": seed,
-                "task": task_obj.fingerprint()}
+                "max_new_tokens": max_new_tokens, "temperature": temperature, "top_p": top_p, "top_k": top_k,
+                "seed": seed, "task": task_obj.fingerprint()}
     return _summarise(task_obj.name, per_example, settings)
 
 

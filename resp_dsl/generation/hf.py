@@ -55,6 +55,21 @@ def _supports_logits_to_keep(model: Any) -> bool:
         return False
 
 
+def select_cache_rows(cache: Any, rows: torch.Tensor) -> None:
+    """Keep only ``rows`` of a KV cache's batch, in every layer.
+
+    ``DynamicCache.batch_select_indices`` skips layers whose cache holds no elements, and a
+    block pruned to zero KV heads caches [B, 0, T, D] tensors: those must lose the same rows,
+    or the next step cannot append to them.
+    """
+    cache.batch_select_indices(rows)
+    for layer in getattr(cache, "layers", ()):
+        keys, values = getattr(layer, "keys", None), getattr(layer, "values", None)
+        if isinstance(keys, torch.Tensor) and keys.dim() > 0 and keys.shape[0] != rows.numel():
+            layer.keys = keys[rows]
+            layer.values = values[rows]
+
+
 def finish_text(tokenizer: Any, token_ids: list[int], eos: set[int], stop: Sequence[str]) -> str:
     """The text of generated ids: trailing EOS dropped, cut before the first stop string."""
     ids = token_ids[:-1] if token_ids and token_ids[-1] in eos else token_ids
@@ -175,7 +190,7 @@ def _generate_batch(model: Any, prompt_ids: list[list[int]], indices: list[int],
             attn = torch.cat([attn, attn.new_ones((attn.shape[0], 1))], dim=-1)
             if len(keep) < len(live):  # drop finished rows from the batch and the cache
                 sel = torch.tensor(keep, device=device)
-                cache.batch_select_indices(sel)
+                select_cache_rows(cache, sel)
                 cur_ids, cur_pos, attn = cur_ids[sel], cur_pos[sel], attn[sel]
                 live = [live[b] for b in keep]
     return [(generated[r], reasons[r] or "length") for r in range(n)]

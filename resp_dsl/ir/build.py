@@ -28,8 +28,9 @@ GENERIC_CORPORA = ("c4", "wikitext", "stdlib_docs")  # stdlib_docs: the bundled 
 STATEMENTS = ("model", "task", "calibrate", "score", "schedule", "prune", "basis", "eval", "export", "report")
 KEYWORDS = STATEMENTS + ("use", "param", "protect", "arm", "for")
 POINT_WORDS = ("dense", "final", "milestones", "all")
-TASK_OPTIONS = ("shots", "split", "max_new_tokens", "temperature", "top_p", "seed", "limit", "chat", "enable_thinking",
-                "harness", "extractor")
+TASK_OPTIONS = ("shots", "split", "max_new_tokens", "temperature", "top_p", "top_k", "seed", "limit", "chat",
+                "enable_thinking", "harness", "extractor")
+NORMALIZATIONS = ("type", "reference", "block", "none")
 MAX_VALUES = 10_000
 
 
@@ -481,7 +482,7 @@ class Builder:
 
     def task_options(self, a: _Args) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for key in ("shots", "max_new_tokens", "seed", "limit"):
+        for key in ("shots", "max_new_tokens", "seed", "limit", "top_k"):
             v = a.opt(key)
             if v is not None:
                 out[key] = self.number(v, key, integer=True)
@@ -522,7 +523,7 @@ class Builder:
         return None
 
     def stmt_calibrate(self, cmd, a: _Args, scope, top) -> None:
-        options = ("n", "seed", "max_tokens", "temperature", "top_p", "split")
+        options = ("n", "seed", "max_tokens", "temperature", "top_p", "top_k", "split")
         src = self.head_word(cmd, a, ("generic", "task", "self_generated"), "calibration source",
                              "`calibrate` needs a source: generic, task or self_generated")
         if src is None:
@@ -530,7 +531,7 @@ class Builder:
         frm = a.clause("from")
         fields: dict[str, Any] = {}
         spans: dict[str, Span] = {}
-        for key in ("n", "seed", "max_tokens"):
+        for key in ("n", "seed", "max_tokens", "top_k"):
             v = a.opt(key)
             if v is not None:
                 fields[key] = self.number(v, key, integer=True)
@@ -599,18 +600,20 @@ class Builder:
                               hint="a KV group already contains its query heads")
             structures = tuple(got) if got else structures
         norm_v = a.opt("normalize")
-        normalize = self.word(norm_v, ("type", "block", "none"), "normalisation") if norm_v else "type"
+        normalize = self.word(norm_v, NORMALIZATIONS, "normalisation") if norm_v else "type"
         a.finish(("normalize",), ("on",))
         if method is None or normalize is None:
             return
-        if method != "taylor":
-            for opt in (loss, variant):
-                if opt is not None:
-                    self.sink.add("incompatible-options", opt[1], f'"{opt[0]}" applies to taylor scores, not {method}')
-            loss_v = variant_v = None
-        else:
-            loss_v = loss[0] if loss else "full"
-            variant_v = variant[0] if variant else "elementwise"
+        # The token scope (loss) matters to every calibrated method: Taylor's loss, Wanda-sp's
+        # activation norms. Default: every token of each calibration sample (Wanda/FLAP, GISP).
+        bad = [opt for opt in ((loss, variant) if method == "magnitude" else (variant,) if method == "wanda" else ())
+               if opt is not None]
+        for opt in bad:
+            self.sink.add("incompatible-options", opt[1], f'"{opt[0]}" does not apply to {method} scores',
+                          hint="decode_only/full choose the calibration tokens of taylor and wanda; "
+                               "elementwise/vectorized are taylor variants")
+        loss_v = None if method == "magnitude" else (loss[0] if loss else "full")
+        variant_v = (variant[0] if variant else "elementwise") if method == "taylor" else None
         self.set(scope, "score", M.ScoreSpec(method=method, loss=loss_v, variant=variant_v, structures=structures,
                                              normalize=normalize, span=cmd.span), cmd.span)
 
@@ -631,6 +634,11 @@ class Builder:
             ms = self.sparsities(ms_v, "milestones")
             if ms_v is not None:
                 spans["targets"] = ms_v.span
+            steps_v = a.opt("steps")
+            steps = None
+            if steps_v is not None:
+                steps = self.number(steps_v, "steps", integer=True)
+                spans["steps"] = steps_v.span
             regen = a.clause("regen")
             rho = 0.0
             if regen is not None:
@@ -640,13 +648,13 @@ class Builder:
                 else:
                     rho = self.number(kv.value, "ρ")
                     spans["rho"] = kv.value.span
-            a.finish(("mode",), ("regen",))
+            a.finish(("steps", "mode"), ("regen",))
             if ms is None:
                 self.sink.add("missing-argument", cmd.span, "`schedule milestones` needs a list of sparsities",
-                              hint="e.g. schedule milestones [0.1..0.4] regen ρ=1.0")
-            elif ms and rho is not None and mode:
-                seg = M.Segment(kind="milestones", targets=tuple(ms), rho=float(rho), mode=mode, span=cmd.span,
-                                spans=spans)
+                              hint="e.g. schedule milestones [0.1..0.4] steps=112 regen ρ=1.0")
+            elif ms and rho is not None and mode and (steps_v is None or steps is not None):
+                seg = M.Segment(kind="milestones", targets=tuple(ms), rho=float(rho), steps=steps, mode=mode,
+                                span=cmd.span, spans=spans)
         elif kind == "iterative":
             to = a.clause("to")
             every = a.clause("every")

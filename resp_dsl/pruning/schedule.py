@@ -6,23 +6,17 @@ is always measured against the dense model, so steps compose exactly.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable, Sequence
 
 from resp_dsl.pruning.apply import apply_selection
 from resp_dsl.pruning.calib import CalibSample
 from resp_dsl.pruning.scoring import score_structures
 from resp_dsl.pruning.select import Selection, select_structures
+from resp_dsl.sparsity import linear_targets, regenerated_indices, regeneration_seed
+
+__all__ = ["linear_targets", "mix_calibration", "prune_iterative", "prune_with_milestones"]
 
 SampleSource = Sequence[CalibSample] | Callable[[int, object], Sequence[CalibSample]]
-
-
-def linear_targets(target: float, steps: int, start: float = 0.0) -> list[float]:
-    """The sparsity after each of `steps` equal steps from `start` to `target` (the last is exactly `target`)."""
-    if steps < 1:
-        raise ValueError("steps must be at least 1")
-    # Rounded so that a milestone like 0.1 and a step landing on 0.09999999999999999 coincide.
-    return [round(start + (target - start) * k / steps, 12) for k in range(1, steps)] + [float(target)]
 
 
 def _samples(source: SampleSource, step: int, model) -> Sequence[CalibSample]:
@@ -31,15 +25,20 @@ def _samples(source: SampleSource, step: int, model) -> Sequence[CalibSample]:
 
 def prune_iterative(model, sample_source: SampleSource, *, target: float, steps: int,
                     score_kwargs: dict | None = None, select_kwargs: dict | None = None,
-                    mode: str = "physical", start: float = 0.0,
+                    mode: str = "physical", start: float = 0.0, first_scores=None,
                     on_step: Callable[[int, Selection, object], None] | None = None) -> list[Selection]:
     """Re-score and prune `model` in place over a linear schedule to `target`; returns every step's Selection.
 
     `sample_source` is a fixed list of samples or a callable (step, model) -> samples.
+    `first_scores`, when given, are the scores of `model` as passed in (computed elsewhere on the
+    same samples): the first step uses them instead of scoring again.
     """
     history = []
     for step, t in enumerate(linear_targets(target, steps, start)):
-        scores = score_structures(model, _samples(sample_source, step, model), **(score_kwargs or {}))
+        if step == 0 and first_scores is not None:
+            scores = first_scores
+        else:
+            scores = score_structures(model, _samples(sample_source, step, model), **(score_kwargs or {}))
         selection = select_structures(model, scores, target=t, **(select_kwargs or {}))
         apply_selection(model, selection, mode=mode)
         history.append(selection)
@@ -54,12 +53,9 @@ def mix_calibration(old: Sequence[CalibSample], new: Sequence[CalibSample], rho:
     With equal lengths, sample i of `new` replaces sample i of `old` (the same prompt, regenerated);
     otherwise fresh samples are taken in order. rho=0 keeps `old`, rho=1 gives `new`.
     """
-    if not 0.0 <= rho <= 1.0:
-        raise ValueError(f"regeneration ratio {rho} must be in [0, 1]")
-    k = round(rho * len(old))
-    if k > len(new):
-        raise ValueError(f"rho={rho} needs {k} fresh samples, got {len(new)}")
-    chosen = sorted(random.Random(seed).sample(range(len(old)), k))
+    chosen = regenerated_indices(len(old), rho, seed)
+    if len(chosen) > len(new):
+        raise ValueError(f"rho={rho} needs {len(chosen)} fresh samples, got {len(new)}")
     out = list(old)
     for n, j in enumerate(chosen):
         out[j] = new[j] if len(new) == len(old) else new[n]
@@ -75,7 +71,7 @@ def prune_with_milestones(model, samples: Sequence[CalibSample], *, milestones: 
                           ) -> list[Selection]:
     """RESP: a linear schedule of `steps` to the last milestone; at each milestone but the last,
     `regenerate(model, milestone)` supplies fresh samples from the pruned model and a fraction `rho`
-    of the calibration set is replaced by them."""
+    of the calibration set, chosen with ``regeneration_seed(seed, milestone)``, is replaced by them."""
     marks = sorted(round(float(m), 12) for m in milestones)
     if not marks:
         raise ValueError("at least one milestone is needed")
@@ -91,7 +87,7 @@ def prune_with_milestones(model, samples: Sequence[CalibSample], *, milestones: 
             on_step(step, selection, model)
         if t in marks and t != marks[-1]:
             fresh = list(regenerate(model, t))
-            current = mix_calibration(current, fresh, rho, seed + marks.index(t))
+            current = mix_calibration(current, fresh, rho, regeneration_seed(seed, t))
             if on_milestone:
                 on_milestone(t, model, current)
     return history

@@ -103,6 +103,48 @@ def registry() -> dict[str, dict]:
     return _REGISTRY
 
 
+# transformers' GenerationConfig defaults: in force for a field a model's generation_config leaves out.
+HF_SAMPLING_DEFAULTS = {"temperature": 1.0, "top_p": 1.0, "top_k": 50}
+SAMPLING_KEYS = tuple(HF_SAMPLING_DEFAULTS)
+
+
+def generation_defaults(source: str) -> dict | None:
+    """The sampling settings (temperature, top_p, top_k) a model's generation_config puts in force.
+
+    Read offline from a local or zoo model directory's generation_config.json, or from the
+    registry's copy for known hub models; None when they cannot be known without the hub
+    (the runtime then reads them from the loaded model and records them). A directory
+    without generation_config.json gets transformers' defaults, as ``generate`` would.
+    """
+    if source.startswith("zoo:"):
+        directory: Path | None = zoo_model_dir(source[4:])
+    else:
+        directory = Path(source).expanduser()
+    if directory is not None and (directory / "config.json").is_file():
+        data: dict = {}
+        gen = directory / "generation_config.json"
+        if gen.is_file():
+            try:
+                data = json.loads(gen.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise ConfigError(f"cannot read {gen}: {exc}") from None
+        return sampling_from(data)
+    entry = registry().get(source) or {k.lower(): v for k, v in registry().items()}.get(source.lower())
+    if entry is None or "generation" not in entry:
+        return None
+    return sampling_from(entry["generation"])
+
+
+def sampling_from(generation_config: dict) -> dict:
+    """temperature / top_p / top_k of a generation_config dict, transformers' defaults filling the gaps."""
+    out = dict(HF_SAMPLING_DEFAULTS)
+    for key in SAMPLING_KEYS:
+        value = generation_config.get(key) if isinstance(generation_config, dict) else None
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            out[key] = int(value) if key == "top_k" else float(value)
+    return out
+
+
 def zoo_model_dir(name: str) -> Path:
     return Path(__file__).resolve().parent.parent / "zoo" / name / "model"
 

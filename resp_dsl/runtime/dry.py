@@ -12,6 +12,7 @@ from pathlib import Path
 
 from resp_dsl.graph import Graph
 from resp_dsl.registry import ModelConfig
+from resp_dsl.sparsity import regeneration_seed
 
 DTYPE_BYTES = {"bf16": 2, "fp16": 2, "fp32": 4, "auto": 2}
 PROBLEMS = {"gsm8k": 1319, "mathqa": 2985}  # test split sizes
@@ -60,6 +61,12 @@ def _problems(params: dict) -> int | None:
     elif params.get("limit"):
         n = params["limit"]
     return n
+
+
+def sampling_note(p: dict) -> str:
+    """The sampling settings in force on a node, as `plan` shows them ('?' = read from the model at run time)."""
+    show = {k: ("?" if p.get(k) is None else f"{p[k]:g}") for k in ("temperature", "top_p", "top_k")}
+    return f"T={show['temperature']} top_p={show['top_p']} top_k={show['top_k']}"
 
 
 def kept_params(cfg: ModelConfig, target: float, protect: dict, basis: str) -> int:
@@ -123,7 +130,7 @@ def plan(graph: Graph, config, *, cache_root=None) -> list[NodePlan]:
             seq[node.id] = p["max_tokens"] + 200
             if p["source"] == "self_generated":
                 c.tokens_generated = p["n"] * p["max_tokens"]
-                c.note = f"{p['n']} traces ≤{p['max_tokens']} tok"
+                c.note = f"{p['n']} traces ≤{p['max_tokens']} tok, {sampling_note(p)}, seed {p['seed']}"
             else:
                 c.note = f"{p['n']} samples ≤{p['max_tokens']} tokens"
         elif node.op == "regenerate":
@@ -131,14 +138,17 @@ def plan(graph: Graph, config, *, cache_root=None) -> list[NodePlan]:
             n = n_cal.get(parent, 0)
             n_cal[node.id], seq[node.id] = n, seq.get(parent, 2048)
             c.tokens_generated = int(round(p["rho"] * n)) * (seq[node.id] - 200)
-            c.note = f"re-sample {int(round(p['rho'] * n))} of {n} traces"
+            c.note = (f"re-sample {int(round(p['rho'] * n))} of {n} traces at {p['milestone']:g}, "
+                      f"seed {regeneration_seed(p['seed'], p['milestone'])}")
         elif node.op == "score":
             n = n_cal.get(node.inputs.get("calibration", ""), 0)
             if p["method"] == "taylor":
                 c.forward_backward = n
             elif p["method"] == "wanda":
                 c.forward = n
-            c.note = f"{p['method']} on {', '.join(p['structures'])}"
+            scope = {"decode_only": "decode tokens", "full": "all tokens"}.get(p["loss"])
+            c.note = (f"{p['method']}" + (f" ({scope})" if scope else "") + f" on {', '.join(p['structures'])}, "
+                      f"normalize={p['normalize']}")
             if config:
                 L, h = config.num_hidden_layers, config.hidden_size
                 tokens = seq.get(node.inputs.get("calibration", ""), 0)
@@ -147,18 +157,21 @@ def plan(graph: Graph, config, *, cache_root=None) -> list[NodePlan]:
                 c.memory_bytes = config.total_params() * 2 + grads + act
         elif node.op == "prune":
             n = n_cal.get(node.inputs.get("calibration", ""), 0)
-            if p["steps"] > 1 and p["score"] and p["score"]["method"] == "taylor":
+            rescoring = p["score"]["method"] if p["steps"] > 1 and p["score"] else None
+            if rescoring == "taylor":
                 c.forward_backward = (p["steps"] - 1) * n
+            elif rescoring == "wanda":
+                c.forward = (p["steps"] - 1) * n
             if config:
                 c.params_kept = kept_params(config, p["target"], p["protect"], p["basis"])
-            c.note = f"to {p['target']:g}" + (f" in {p['steps']} steps" if p["steps"] > 1 else "")
+            c.note = (f"{p['start']:g} -> {p['target']:g} of {p['basis']}"
+                      + (f" in {p['steps']} steps" if p["steps"] > 1 else ""))
         elif node.op == "eval":
             problems = _problems(p)
             if problems is not None:
                 c.tokens_generated = problems * p["max_new_tokens"]
-                c.note = f"{problems:,} problems × ≤{p['max_new_tokens']} tok"
-            else:
-                c.note = f"? problems × ≤{p['max_new_tokens']} tok"
+            c.note = (f"{problems:,}" if problems is not None else "?") + \
+                f" problems × ≤{p['max_new_tokens']} tok, {sampling_note(p)}"
         elif node.op == "export":
             c.note = f"{p['format']} -> {p['path']}"
         if wbytes is None and config and node.op in ("calibrate", "regenerate", "eval"):

@@ -256,6 +256,19 @@ def _vllm_model(ctx: RunContext, model_art: Artifact, tok) -> str:
     return str(target)
 
 
+def sampling_in_force(params: dict, model) -> dict:
+    """temperature / top_p / top_k of a node: its params (resolved when compiling from the model's
+    generation_config), or, where they could not be known offline, the loaded model's generation_config."""
+    from resp_dsl.registry import SAMPLING_KEYS, sampling_from
+
+    missing = [k for k in SAMPLING_KEYS if params.get(k) is None]
+    loaded = {}
+    if missing:
+        gc = getattr(model, "generation_config", None)
+        loaded = sampling_from(gc.to_dict() if gc is not None else {})
+    return {k: params[k] if params.get(k) is not None else loaded[k] for k in SAMPLING_KEYS}
+
+
 def _generate(ctx: RunContext, model, tok, prompts: list[str], params: dict, out: Path, label: str, seed: int,
               model_art: Artifact | None = None):
     from resp_dsl.generation import get_backend
@@ -266,9 +279,9 @@ def _generate(ctx: RunContext, model, tok, prompts: list[str], params: dict, out
     if backend_name == "vllm" and model_art is not None:
         model = _vllm_model(ctx, model_art, tok)
     checkpoint = JsonlCheckpoint(ctx.partial / "generations.jsonl") if getattr(ctx, "partial", None) else None
-    return backend(model, tok, prompts, max_new_tokens=params.get("max_tokens", 2048),
-                   temperature=params.get("temperature", 0.6), top_p=params.get("top_p", 0.95),
-                   top_k=params.get("top_k", 0), seed=seed, batch_size=params.get("batch_size", 64),
+    return backend(model, tok, prompts, max_new_tokens=params["max_tokens"],
+                   temperature=params["temperature"], top_p=params["top_p"], top_k=params["top_k"],
+                   seed=seed, batch_size=params.get("batch_size", 64),
                    progress=lambda d, t: ctx.progress(label, d, t), checkpoint=checkpoint)
 
 
@@ -277,10 +290,11 @@ def op_calibrate(ctx: RunContext, node, inputs: dict[str, Artifact], out: Path) 
     model_art = inputs["model"]
     model, tok = ctx.model(model_art)
     source = p["source"]
-    settings = {k: p.get(k) for k in ("temperature", "top_p", "max_tokens", "seed")}
+    sampling = sampling_in_force(p, model)
+    settings = {**sampling, "max_tokens": p["max_tokens"], "seed": p["seed"]}
     if source == "self_generated":
         prompts, _ = _calibration_prompts(p, tok)
-        gens = _generate(ctx, model, tok, prompts, p, out, "calibrate: traces", p.get("seed", 0), model_art)
+        gens = _generate(ctx, model, tok, prompts, {**p, **sampling}, out, "calibrate: traces", p["seed"], model_art)
         records = _records_from_generations(gens, tok, source, settings, model_art.key)
     elif source == "task":
         prompts, examples = _calibration_prompts(p, tok)
@@ -347,12 +361,18 @@ def generic_texts(params: dict, *, n: int, seed: int) -> list[str]:
 
 
 def op_regenerate(ctx: RunContext, node, inputs: dict[str, Artifact], out: Path) -> dict:
-    """Re-sample a fraction rho of the calibration traces with the current (pruned) model."""
+    """Re-sample a fraction rho of the calibration traces with the current (pruned) model.
+
+    The milestone samples with its own seed, ``regeneration_seed(calibration seed, milestone)``,
+    which also picks the traces to replace; both are recorded with every fresh trace.
+    """
+    from resp_dsl.sparsity import regenerated_indices, regeneration_seed
+
     p = node.params
     rho = float(p["rho"])
+    seed = regeneration_seed(p["seed"], p["milestone"])
     old = read_traces(inputs["calibration"].file("traces.jsonl"))
-    k = round(rho * len(old))
-    chosen = sorted(random.Random(p.get("seed", 0)).sample(range(len(old)), k))
+    chosen = regenerated_indices(len(old), rho, seed)
     records = [dict(r) for r in old]
     if chosen:
         model_art = inputs["model"]
@@ -360,15 +380,16 @@ def op_regenerate(ctx: RunContext, node, inputs: dict[str, Artifact], out: Path)
         prompts = [old[i]["prompt"] for i in chosen]
         if any(not pr for pr in prompts):
             raise OpError("only self-generated or task calibration can be regenerated (generic text has no prompt)")
-        settings = dict(old[chosen[0]].get("settings") or {})
-        gen_params = {**settings, **{k2: v for k2, v in p.items() if k2 in ("temperature", "top_p", "max_tokens",
-                                                                              "batch_size", "backend")}}
-        gens = _generate(ctx, model, tok, prompts, gen_params, out, f"regenerate ρ={rho}", p.get("seed", 0), model_art)
+        calib = dict(old[chosen[0]].get("settings") or {})
+        gen_params = {**calib, **sampling_in_force(calib, model), **{k: v for k, v in p.items() if k in ("batch_size", "backend")}}
+        gens = _generate(ctx, model, tok, prompts, gen_params, out, f"regenerate ρ={rho}", seed, model_art)
+        settings = {**{k: gen_params[k] for k in ("temperature", "top_p", "top_k", "max_tokens")},
+                    "seed": seed, "calibration_seed": p["seed"], "milestone": p["milestone"]}
         fresh = _records_from_generations(gens, tok, "self_generated", settings, model_art.key)
         for i, rec in zip(chosen, fresh):
             records[i] = {**rec, "index": i, "regenerated": True}
     write_traces(out / "traces.jsonl", records)
-    return {**_trace_stats(records), "regenerated": len(chosen)}
+    return {**_trace_stats(records), "regenerated": len(chosen), "sampling_seed": seed}
 
 
 def write_traces(path: Path, records: list[dict]) -> None:
@@ -400,8 +421,13 @@ def _trace_stats(records: list[dict]) -> dict:
 
 
 def _score_kwargs(p: dict) -> dict:
-    return {"method": p.get("method") or "taylor", "loss": p.get("loss") or "decode_only",
-            "variant": p.get("variant") or "elementwise", "batch_size": p.get("batch_size") or 8}
+    """The scoring library's arguments from a score node's params (the compiler filled every field)."""
+    kwargs = {"method": p["method"], "batch_size": p.get("batch_size") or 8}
+    if p["loss"] is not None:
+        kwargs["loss"] = p["loss"]  # token scope: Taylor's loss, Wanda-sp's activation norms
+    if p["variant"] is not None:
+        kwargs["variant"] = p["variant"]
+    return kwargs
 
 
 # Above this size the element-wise Taylor score accumulates its gradient a quarter of the
@@ -432,7 +458,7 @@ def op_score(ctx: RunContext, node, inputs: dict[str, Artifact], out: Path) -> d
                               progress=lambda d, t: ctx.progress("score: calibration batches", d, t))
     save_file({k: v.contiguous() for k, v in scores.to_tensors().items()}, str(out / "scores.safetensors"))
     _write_json(out / "scores.json", {"meta": getattr(scores, "meta", {}), "params": _score_kwargs(p),
-                                      "normalize": p.get("normalize", "type"), "unit": _unit(p)})
+                                      "normalize": p["normalize"], "unit": _unit(p)})
     return {"samples": len(samples)}
 
 
@@ -444,62 +470,58 @@ def _unit(score_params: dict) -> str:
 def _protect(p: dict):
     from resp_dsl.pruning.select import ProtectSpec
 
-    prot = p.get("protect") or {}
-    return ProtectSpec(first_fraction=float(prot.get("first_fraction", 0.1)), last=bool(prot.get("last", True)),
-                       blocks=tuple(int(b) for b in prot.get("blocks", ())))
+    prot = p["protect"]
+    return ProtectSpec(first_fraction=float(prot["first_fraction"]), last=bool(prot["last"]),
+                       blocks=tuple(int(b) for b in prot["blocks"]))
 
 
 def _select_kwargs(p: dict, score_params: dict) -> dict:
-    return {"basis": p.get("basis", "params"), "protect": _protect(p),
-            "normalize": score_params.get("normalize", "type"), "unit": score_params.get("unit") or _unit(score_params)}
+    return {"basis": p["basis"], "protect": _protect(p),
+            "normalize": score_params["normalize"], "unit": score_params.get("unit") or _unit(score_params)}
 
 
 def op_prune(ctx: RunContext, node, inputs: dict[str, Artifact], out: Path) -> dict:
+    """Prune from the parent checkpoint (at sparsity ``start``) to ``target`` in ``steps`` linear steps.
+
+    The first step selects with the parent score node's scores; every later step re-scores the
+    current model on the same calibration traces. Only the final selection is stored.
+    """
     from safetensors.torch import load_file
 
+    from resp_dsl.pruning.schedule import prune_iterative
     from resp_dsl.pruning.scoring import StructureScores
     from resp_dsl.pruning.select import select_structures
 
     p = node.params
     model_art = inputs["model"]
     model, _ = ctx.model(model_art)
-    mode = p.get("mode", "physical")
-    steps = int(p.get("steps", 1))
+    mode, steps = p["mode"], int(p["steps"])
+    if "scores" not in inputs:
+        raise OpError("pruning needs a score node")
+    scores = StructureScores.from_tensors(load_file(str(inputs["scores"].file("scores.safetensors"))))
+    score_p = inputs["scores"].json("scores.json")
+    samples = []
     if steps > 1:
-        from resp_dsl.pruning.schedule import prune_iterative
-
-        model = copy.deepcopy(model)  # iterative pruning mutates; the cached parent must stay intact
-        score_p = p.get("score") or {}
-        if "calibration" not in inputs and score_p.get("method", "taylor") != "magnitude":
+        if "calibration" not in inputs and (p["score"] or {}).get("method") != "magnitude":
             raise OpError("iterative pruning re-scores at every step and needs calibration data")
         samples = calib_samples(inputs["calibration"].file("traces.jsonl")) if "calibration" in inputs else []
-        start = _current_sparsity(model)
-        history = prune_iterative(model, samples, target=float(p["target"]), steps=steps,
-                                  score_kwargs=_score_kwargs(score_p), select_kwargs=_select_kwargs(p, score_p),
-                                  mode=mode, start=start,
-                                  on_step=lambda i, sel, m: ctx.progress("prune: iterative steps", i + 1, steps))
-        selection = history[-1]
-    else:
-        if "scores" not in inputs:
-            raise OpError("one-shot pruning needs a score node")
-        tensors = load_file(str(inputs["scores"].file("scores.safetensors")))
-        scores = StructureScores.from_tensors(tensors)
-        score_p = inputs["scores"].json("scores.json")
+    if steps == 1:  # selection only: the parent model is not touched, so not copied
         selection = select_structures(model, scores, target=float(p["target"]), **_select_kwargs(p, score_p))
+    else:
+        work = copy.deepcopy(model)  # iterative pruning mutates; the cached parent must stay intact
+        kwargs = _score_kwargs(p["score"])
+        kwargs["layers_per_pass"] = layers_per_pass(work, kwargs)
+        history = prune_iterative(work, samples, target=float(p["target"]), steps=steps, start=float(p["start"]),
+                                  first_scores=scores, score_kwargs=kwargs, select_kwargs=_select_kwargs(p, score_p),
+                                  mode=mode, on_step=lambda i, sel, m: ctx.progress("prune: steps", i + 1, steps))
+        selection = history[-1]
     info = model_art.json("model.json")
     _write_json(out / "selection.json", selection.to_dict())
     _write_json(out / "model.json", {"base": info["base"], "selection": "selection.json", "mode": mode,
                                      "parent": model_art.key, "achieved": selection.achieved,
                                      "model_type": info.get("model_type")})
-    return {"target": float(p["target"]), "achieved": selection.achieved,
+    return {"target": float(p["target"]), "basis": p["basis"], "steps": steps, "achieved": selection.achieved,
             "achieved_params": selection.achieved_params, "achieved_structures": selection.achieved_structures}
-
-
-def _current_sparsity(model) -> float:
-    from resp_dsl.pruning.select import sparsity_of
-    from resp_dsl.pruning.state import dense_dims, kept_layout, linear_biases
-
-    return float(sparsity_of(kept_layout(model), dense_dims(model), linear_biases(model))[0])
 
 
 # ---------------------------------------------------------------------------------------
@@ -515,8 +537,8 @@ def op_eval(ctx: RunContext, node, inputs: dict[str, Artifact], out: Path) -> di
     task = _task(p)
     common = dict(split=p.get("split", "test"), limit=p.get("limit"), shots=p.get("shots"),
                   chat=p.get("chat", True), enable_thinking=p.get("enable_thinking", True),
-                  max_new_tokens=p.get("max_new_tokens", 2048), temperature=p.get("temperature", 0.6),
-                  top_p=p.get("top_p", 0.95), seed=p.get("seed", 0), batch_size=p.get("batch_size", 64))
+                  max_new_tokens=p["max_new_tokens"], **sampling_in_force(p, model), seed=p["seed"],
+                  batch_size=p.get("batch_size", 64))
     if p.get("harness", "direct") == "lm_eval":
         result = evaluate_lm_eval(model, tok, task, **common)
     else:

@@ -1,59 +1,63 @@
-"""Hand-built graphs (no compiler) for testing the interpreter alone."""
+"""Hand-built graphs for testing the interpreter alone: real ``Graph``/``Node`` objects whose
+params go through the op schemas (``compile.ops``), exactly as the compiler's would."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-from dataclasses import dataclass, field
 from pathlib import Path
 
-@dataclass(frozen=True)
-class FakeNode:
-    id: str
-    op: str
-    params: dict
-    inputs: dict = field(default_factory=dict)
-    arms: tuple = ()
-    version: int = 1
-    span: object = None
+from resp_dsl.compile.ops import OPS, validate_params
+from resp_dsl.graph import Graph, Node
+
+SAMPLING = {"temperature": 0.6, "top_p": 0.95, "top_k": 0}
+PROTECT = {"first_fraction": 0.0, "last": True, "blocks": []}
+TAYLOR = {"method": "taylor", "loss": "decode_only", "variant": "elementwise", "structures": ["heads", "channels"],
+          "normalize": "type"}
 
 
-class FakeGraph:
-    def __init__(self, nodes: list[FakeNode]):
-        self.nodes = {n.id: n for n in nodes}
-        self._order = [n.id for n in nodes]
-
-    def topological_order(self):
-        return list(self._order)
-
-    def key(self, node_id: str) -> str:
-        n = self.nodes[node_id]
-        parents = [self.key(p) for _, p in sorted(n.inputs.items())]
-        blob = json.dumps([n.op, n.version, n.params, parents], sort_keys=True)
-        return hashlib.sha256(blob.encode()).hexdigest()
+def node(nid: str, op: str, params: dict, inputs: dict | None = None, arms: tuple = ()) -> Node:
+    return Node(nid, op, OPS[op].version, validate_params(op, params), dict(inputs or {}), None, arms)
 
 
-def small_graph(model_dir: Path, *, rho: float = 1.0) -> FakeGraph:
-    gen = {"max_tokens": 12, "temperature": 0.6, "top_p": 0.95, "seed": 0, "batch_size": 4}
-    ev = {"task": "tiny_gsm", "split": "test", "limit": 4, "max_new_tokens": 12, "temperature": 0.6,
-          "top_p": 0.95, "seed": 0, "batch_size": 4}
-    protect = {"first_fraction": 0.0, "last": True, "blocks": []}
-    return FakeGraph([
-        FakeNode("model", "load_model", {"model": str(model_dir), "dtype": "fp32", "device": "cpu"}, arms=("resp",)),
-        FakeNode("calib", "calibrate", {"source": "self_generated", "dataset": "tiny_gsm", "split": "train",
-                                        "n": 4, **gen}, {"model": "model"}, arms=("resp",)),
-        FakeNode("score1", "score", {"method": "taylor", "loss": "decode_only", "variant": "elementwise"},
-                 {"model": "model", "calibration": "calib"}, arms=("resp",)),
-        FakeNode("prune1", "prune", {"target": 0.1, "basis": "params", "protect": protect},
-                 {"model": "model", "scores": "score1"}, arms=("resp",)),
-        FakeNode("regen1", "regenerate", {"rho": rho, "seed": 0}, {"model": "prune1", "calibration": "calib"},
-                 arms=("resp",)),
-        FakeNode("score2", "score", {"method": "taylor", "loss": "decode_only", "variant": "elementwise"},
-                 {"model": "prune1", "calibration": "regen1"}, arms=("resp",)),
-        FakeNode("prune2", "prune", {"target": 0.2, "basis": "params", "protect": protect},
-                 {"model": "prune1", "scores": "score2"}, arms=("resp",)),
-        FakeNode("eval0", "eval", ev, {"model": "model"}, arms=("resp",)),
-        FakeNode("eval2", "eval", ev, {"model": "prune2"}, arms=("resp",)),
-        FakeNode("table", "report", {"kind": "table", "rows": "arm", "cols": "sparsity", "by": "task"},
-                 {"dense": "eval0", "p2": "eval2"}),
-    ])
+def graph_of(nodes: list[Node]) -> Graph:
+    g = Graph()
+    for n in nodes:
+        g.add(n)
+    return g
+
+
+def load(model_dir: Path, nid: str = "model", arms: tuple = ()) -> Node:
+    return node(nid, "load_model", {"model": str(model_dir), "dtype": "fp32", "device": "cpu", "backend": "hf"},
+                arms=arms)
+
+
+def eval_params(**over) -> dict:
+    return {"task": "tiny_gsm", "answer": "number", "split": "test", "shots": 0, "limit": 4, "max_new_tokens": 12,
+            **SAMPLING, "seed": 0, "chat": True, "enable_thinking": True, **over}
+
+
+def prune_params(start: float, target: float, steps: int = 1, **over) -> dict:
+    return {"start": start, "target": target, "basis": "params", "protect": PROTECT, "steps": steps,
+            "score": TAYLOR if steps > 1 else None, "mode": "physical", **over}
+
+
+def small_graph(model_dir: Path, *, rho: float = 1.0) -> Graph:
+    gen = {"max_tokens": 12, **SAMPLING, "seed": 0}
+    arm = ("resp",)
+    nodes = [
+        load(model_dir, arms=arm),
+        node("calib", "calibrate", {"source": "self_generated", "dataset": "tiny_gsm", "split": "train", "n": 4, **gen},
+             {"model": "model"}, arm),
+        node("score1", "score", TAYLOR, {"model": "model", "calibration": "calib"}, arm),
+        node("prune1", "prune", prune_params(0.0, 0.1), {"model": "model", "scores": "score1"}, arm),
+    ]
+    nodes += [
+        node("regen1", "regenerate", {"rho": rho, "seed": 0, "milestone": 0.1},
+             {"model": "prune1", "calibration": "calib"}, arm),
+        node("score2", "score", TAYLOR, {"model": "prune1", "calibration": "regen1"}, arm),
+        node("prune2", "prune", prune_params(0.1, 0.2), {"model": "prune1", "scores": "score2"}, arm),
+        node("eval0", "eval", eval_params(), {"model": "model"}, arm),
+        node("eval2", "eval", eval_params(), {"model": "prune2"}, arm),
+        node("table", "report", {"kind": "table", "name": "table", "rows": "arm", "cols": "sparsity", "by": "task",
+                                 "metric": "accuracy", "x": "sparsity"}, {"dense": "eval0", "p2": "eval2"}),
+    ]
+    return graph_of(nodes)

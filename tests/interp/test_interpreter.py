@@ -74,12 +74,10 @@ def test_corrupt_entry_is_recomputed_not_used(tmp_path, tiny_model_dir):
 
 
 def test_a_failing_node_is_named(tmp_path, tiny_model_dir):
-    from interp_helpers import FakeGraph, FakeNode
+    from interp_helpers import eval_params, graph_of, load, node
 
-    graph = FakeGraph([
-        FakeNode("model", "load_model", {"model": str(tiny_model_dir), "dtype": "fp32", "device": "cpu"}),
-        FakeNode("ev", "eval", {"task": "no_such_task", "limit": 1}, {"model": "model"}),
-    ])
+    graph = graph_of([load(tiny_model_dir), node("ev", "eval", eval_params(task="no_such_task", limit=1),
+                                                 {"model": "model"})])
     with pytest.raises(NodeFailed) as info:
         run_graph(graph, store=Store(tmp_path / "c"), out_dir=tmp_path / "o", reporter=Quiet())
     assert info.value.node.id == "ev" and "unknown task" in str(info.value)
@@ -101,3 +99,23 @@ def test_heatmap_reads_the_selection_layout(tmp_path, tiny_model_dir):
     assert kept_heads[-1] == sel["dense"]["num_heads"]  # the protected last block keeps every head
     img = np.asarray(Image.open(maps[1]).convert("L"))
     assert img.std() > 10  # not a blank image
+
+
+def test_regeneration_samples_fresh_traces_with_a_seed_of_its_own(tmp_path, tiny_model_dir):
+    """A milestone re-samples with regeneration_seed(seed, milestone), not the calibration seed: on a
+    stochastic model the refreshed traces differ from the calibration traces, and two runs agree."""
+    from resp_dsl.sparsity import regeneration_seed
+
+    graph = small_graph(tiny_model_dir)
+    texts = []
+    for run in ("a", "b"):
+        store = Store(tmp_path / run)
+        run_graph(graph, store=store, out_dir=tmp_path / f"out-{run}", reporter=Quiet())
+        calib = [json.loads(x) for x in (store.entry_dir(graph.key("calib")) / "traces.jsonl").read_text().splitlines()]
+        regen = [json.loads(x) for x in (store.entry_dir(graph.key("regen1")) / "traces.jsonl").read_text().splitlines()]
+        assert [r["prompt"] for r in regen] == [c["prompt"] for c in calib]  # the prompt set stays fixed
+        assert sum(r["text"] != c["text"] for r, c in zip(regen, calib)) >= 3
+        assert all(r["settings"]["seed"] == regeneration_seed(0, 0.1) != 0 for r in regen)
+        assert all(r["settings"]["milestone"] == 0.1 and r["settings"]["calibration_seed"] == 0 for r in regen)
+        texts.append([r["text"] for r in regen])
+    assert texts[0] == texts[1]

@@ -161,3 +161,21 @@ def test_bad_settings_and_backends(model, tok, monkeypatch):
 
     with pytest.raises(BackendUnavailable, match="resp-dsl"):
         vllm_backend.generate("some/model", tok, ["x"], max_new_tokens=2)
+
+
+def test_dropping_finished_rows_cuts_empty_cache_layers_too():
+    """A block pruned to zero KV heads caches [B, 0, T, D]; transformers' batch_select_indices skips
+    it, and the next step then failed to append ("Expected size 6 but got size 5")."""
+    import torch
+    from transformers import DynamicCache
+
+    from resp_dsl.generation.hf import select_cache_rows
+
+    cache = DynamicCache()
+    cache.update(torch.randn(6, 2, 3, 4), torch.randn(6, 2, 3, 4), 0)
+    cache.update(torch.randn(6, 0, 3, 4), torch.randn(6, 0, 3, 4), 1)  # every KV head pruned
+    rows = torch.tensor([0, 2, 3, 4, 5])
+    select_cache_rows(cache, rows)
+    assert cache.layers[0].keys.shape[0] == 5 and cache.layers[1].keys.shape[0] == 5
+    cache.update(torch.randn(5, 0, 1, 4), torch.randn(5, 0, 1, 4), 1)  # the next step appends
+    assert cache.layers[1].keys.shape == (5, 0, 4, 4)
