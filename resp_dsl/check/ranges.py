@@ -52,6 +52,8 @@ def check(recipe, ctx) -> list[Diagnostic]:
             if c.max_tokens <= 0:
                 _bad(at("max_tokens"), "max_tokens", c.max_tokens, "> 0", out)
             _sampling(c, at, out)
+            if c.shots < 0:
+                _bad(at("shots"), "shots", c.shots, ">= 0", out)
             if c.seed < 0:
                 _bad(at("seed"), "seed", c.seed, ">= 0", out)
         for seg in arm.schedule:

@@ -87,7 +87,7 @@ class _ArmLowering:
             elif c.dataset == "tiny_gsm":
                 cfiles = [str(_zoo_root() / "tiny-reasoner" / "data" / f"{c.split}.jsonl")]
             cal = self.node(f"calibrate/{c.source}", "calibrate", {
-                "source": c.source, "dataset": c.dataset, "split": c.split, "n": c.n, "seed": c.seed,
+                "source": c.source, "dataset": c.dataset, "split": c.split, "shots": c.shots, "n": c.n, "seed": c.seed,
                 "max_tokens": c.max_tokens, **self.sampling(c), "text_file": c.text_file}, {"model": model}, c.span, cfiles)
         points = sorted({p for e in arm.evals for p in e.points} | {p for e in arm.exports for p in e.points})
         cur, cur_s = model, 0.0

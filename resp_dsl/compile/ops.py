@@ -30,6 +30,7 @@ class CalibrateParams(Params):
     source: Literal["generic", "task", "self_generated"]
     dataset: str
     split: str
+    shots: int = 0  # worked examples in each calibration prompt
     n: int
     seed: int
     max_tokens: int

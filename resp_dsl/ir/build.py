@@ -523,7 +523,7 @@ class Builder:
         return None
 
     def stmt_calibrate(self, cmd, a: _Args, scope, top) -> None:
-        options = ("n", "seed", "max_tokens", "temperature", "top_p", "top_k", "split")
+        options = ("n", "seed", "max_tokens", "temperature", "top_p", "top_k", "split", "shots")
         src = self.head_word(cmd, a, ("generic", "task", "self_generated"), "calibration source",
                              "`calibrate` needs a source: generic, task or self_generated")
         if src is None:
@@ -531,7 +531,7 @@ class Builder:
         frm = a.clause("from")
         fields: dict[str, Any] = {}
         spans: dict[str, Span] = {}
-        for key in ("n", "seed", "max_tokens", "top_k"):
+        for key in ("n", "seed", "max_tokens", "top_k", "shots"):
             v = a.opt(key)
             if v is not None:
                 fields[key] = self.number(v, key, integer=True)

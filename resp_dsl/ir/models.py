@@ -85,6 +85,9 @@ class CalibrationSpec(IRModel):
     dataset: str  # task name, a generic corpus name (c4), or a local file
     text_file: str | None = None
     split: str = "train"
+    # Calibration prompts: the task's prompt with this many worked examples (0: the bare question
+    # in the chat template, thinking on; the paper does not say, see docs/fidelity.md).
+    shots: int = 0
     n: int = 128
     seed: int = 0
     max_tokens: int = 2048

@@ -73,9 +73,10 @@ def test_design_card_statements_parse_alone_and_joined():
 def test_design_card_means_the_paper():
     r = compile_file(ROOT / "recipes" / "paper_table1.prune")
     resp = next(a for a in r.ir.arms if a.name == "resp")
-    assert resp.calibration.source == "self_generated" and resp.calibration.n == 128
+    assert resp.calibration.source == "self_generated" and resp.calibration.n == 500
     assert resp.score.method == "taylor" and resp.score.loss == "decode_only"
     assert resp.schedule[0].targets == (0.1, 0.2, 0.3, 0.4) and resp.schedule[0].rho == 1.0
+    assert resp.schedule[0].steps == 112 and resp.basis == "structures" and resp.score.normalize == "reference"
     assert resp.protect.resolve(36) == [0, 1, 2, 35]
 
 
