@@ -456,22 +456,25 @@ class Builder:
             return
         name = name_v.value
         fields: dict[str, Any] = dict(BUILTIN_TASKS.get(name, {}))
+        if name in self.tasks:  # defined in a used fragment: this statement refines that definition
+            fields = self.tasks[name].model_dump(exclude={"name", "span"})
         src = a.clause("from")
         if src is not None:
             path = self.text(src.values[0], "task file")
             if path is not None:
                 fields.update(source="local", path=path)
-        elif name not in BUILTIN_TASKS:
+        elif name not in BUILTIN_TASKS and name not in self.tasks:
             self.sink.add("missing-argument", cmd.span, f'task "{name}" is not built in and needs `from "file.jsonl"`',
                           hint=suggest(name, BUILTIN_TASKS))
             a.finish(TASK_OPTIONS + ("answer",), ("from",))
             return
+        given = self.task_options(a)  # a None here is a value that did not parse (already reported)
         ans = a.opt("answer")
         if ans is not None:
-            fields["answer"] = self.word(ans, ("number", "choice"), "answer kind")
-        fields.update(self.task_options(a))
+            given["answer"] = self.word(ans, ("number", "choice"), "answer kind")
+        fields.update(given)
         a.finish(TASK_OPTIONS + ("answer",), ("from",))
-        if any(v is None for k, v in fields.items() if k not in ("limit", "path")):
+        if any(v is None for v in given.values()) or (src is not None and fields.get("path") is None):
             return
         if name in self.task_defs and self.task_defs[name].file == cmd.span.file:
             self.sink.add("duplicate-setting", name_v.span, f'task "{name}" is already defined',

@@ -130,3 +130,15 @@ def test_model_config_override_and_local_dir(tmp_path):
     assert [d.code for d in r.diagnostics] == ["inconsistent-config"]
     r = check_file(f, model_config=ROOT / "resp_dsl" / "no-such.json")
     assert [d.code for d in r.diagnostics] == ["model-config-unreadable"]
+
+
+def test_a_task_statement_refines_a_fragments_definition(tmp_path):
+    from resp_dsl.compile import compile_file
+
+    (tmp_path / "frag.prune").write_text("task gsm8k shots=4 max_new_tokens=99 temperature=0.3\n")
+    (tmp_path / "r.prune").write_text('use "frag.prune"\ntask gsm8k extractor="some/extractor"\n'
+                                      'model "Qwen/Qwen3-8B"\neval gsm8k at [dense]\n')
+    r = compile_file(tmp_path / "r.prune")
+    assert r.ok, r.diagnostics
+    t = r.ir.tasks["gsm8k"]
+    assert (t.shots, t.max_new_tokens, t.temperature, t.extractor) == (4, 99, 0.3, "some/extractor")

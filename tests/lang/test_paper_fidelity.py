@@ -83,8 +83,11 @@ def test_table1_scores_calibration_and_sampling(table1, dataset):
     assert (cal["params"]["source"], cal["params"]["max_tokens"]) == ("self_generated", 2048)
     # T=0.6 from the recipe; top_p / top_k from Qwen3-8B's generation_config.
     assert (cal["params"]["temperature"], cal["params"]["top_p"], cal["params"]["top_k"]) == (0.6, 0.95, 20)
+    shots = {"gsm8k": 8, "mathqa": 0}[dataset]
     for ev in _arm_nodes(table1, f"resp[dataset={dataset}]", "eval"):
-        assert (ev["params"]["temperature"], ev["params"]["top_k"], ev["params"]["seed"]) == (0.6, 20, 0)
+        p = ev["params"]
+        assert (p["temperature"], p["top_k"], p["seed"], p["shots"]) == (0.6, 20, 0, shots)
+        assert p["extractor"] == "Qwen/Qwen3-30B-A3B-Instruct-2507"  # the paper's answer extractor
 
 
 def test_table1_shares_the_common_prefix(table1):
