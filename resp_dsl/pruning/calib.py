@@ -70,6 +70,37 @@ def sample_losses(logits: torch.Tensor, batch: CalibBatch) -> torch.Tensor:
     return (nll * w).sum(1) / count.clamp_min(1)
 
 
+def batch_losses(model, batch: CalibBatch) -> torch.Tensor:
+    """Per-sample mean NLL of a micro-batch, computing logits only where a target counts.
+
+    The output head (and the float32 log-softmax over the vocabulary: 151,936 entries for
+    Qwen3) runs only at positions where some sample of the batch has a counted target, through
+    the model's own ``logits_to_keep``; prompt-only and padding positions are skipped. Equal to
+    ``sample_losses`` over full logits.
+    """
+    device = next(model.parameters()).device
+    ids = batch.input_ids.to(device)
+    keep = batch.targets.any(0).nonzero().squeeze(1)  # positions t whose next token counts somewhere
+    if keep.numel() == 0 or not _takes_logits_to_keep(model):
+        out = model(input_ids=ids, attention_mask=batch.attention_mask.to(device), use_cache=False)
+        return sample_losses(out.logits, batch)
+    out = model(input_ids=ids, attention_mask=batch.attention_mask.to(device), use_cache=False,
+                logits_to_keep=keep.to(device))
+    logp = torch.log_softmax(out.logits.float(), dim=-1)
+    nll = -logp.gather(-1, ids[:, keep + 1, None]).squeeze(-1)
+    w = batch.targets[:, keep].to(device)
+    return (nll * w).sum(1) / batch.targets.sum(1).to(device).clamp_min(1)
+
+
+def _takes_logits_to_keep(model) -> bool:
+    import inspect
+
+    try:
+        return "logits_to_keep" in inspect.signature(model.forward).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 def counted_samples(samples: Sequence[CalibSample], loss: str) -> int:
     """How many samples have at least one counted target (the divisor of the mean loss)."""
     return sum(int(target_mask(s, len(s.input_ids), loss).sum() > 0) for s in samples)

@@ -25,7 +25,7 @@ from resp_dsl.kernels import taylor as ktaylor
 from resp_dsl.kernels import wanda as kwanda
 from resp_dsl.kernels.slicing import assemble_layer
 from resp_dsl.models.adapters import get_adapter
-from resp_dsl.pruning.calib import CalibSample, counted_samples, make_batches, sample_losses
+from resp_dsl.pruning.calib import CalibSample, batch_losses, counted_samples, make_batches
 from resp_dsl.pruning.state import dense_dims, kept_layout, pruning_mode
 
 METHODS = ("taylor", "wanda", "magnitude")
@@ -238,10 +238,7 @@ def _taylor_terms(model, adapter, layers, samples, loss, variant, batch_size, pr
                     handles.append(lin.register_forward_hook(_grad_hook(acc, (i, name), lin, variant, name in ROWS)))
             try:
                 for batch in batches:
-                    out = model(input_ids=batch.input_ids.to(device),
-                                attention_mask=batch.attention_mask.to(device), use_cache=False)
-                    total_loss = sample_losses(out.logits, batch).sum() / n_counted
-                    del out
+                    total_loss = batch_losses(model, batch).sum() / n_counted
                     total_loss.backward()
                     done += 1
                     if progress:

@@ -33,3 +33,19 @@ def test_bad_inputs_get_clear_errors():
         CalibSample([1, 2], n_prompt=4)
     with pytest.raises(ValueError, match="unknown loss 'prompt'"):
         target_mask(CalibSample([1, 2]), 2, "prompt")
+
+
+@pytest.mark.parametrize("loss", ["decode_only", "full"])
+def test_batch_losses_skip_uncounted_positions_without_changing_the_loss(loss):
+    """The output head runs only where a target counts (logits_to_keep); the loss is unchanged."""
+    import torch
+
+    from resp_dsl.models.factory import tiny_random_model
+    from resp_dsl.pruning.calib import batch_losses, make_batches, sample_losses
+
+    from pruning_helpers import random_samples
+
+    model = tiny_random_model("qwen3", num_hidden_layers=2)
+    for batch in make_batches(random_samples(), 3, loss=loss):
+        full = sample_losses(model(input_ids=batch.input_ids, attention_mask=batch.attention_mask).logits, batch)
+        torch.testing.assert_close(batch_losses(model, batch), full, rtol=1e-6, atol=1e-7)
