@@ -1,4 +1,4 @@
-"""Sparsity paths and regeneration seeds: the schedule arithmetic, in one torch-free place.
+"""Sparsity paths, protected blocks and regeneration seeds: the arithmetic, in one torch-free place.
 
 The compiler lowers a schedule into graph nodes with these functions and the pruning
 library steps along the same targets, so the two can never disagree about where a step
@@ -44,6 +44,25 @@ def path_intervals(start: float, marks: Sequence[float], stops: Iterable[float] 
         out.append((prev, b, max(1, k)))
         prev = b
     return out
+
+
+def protected_blocks(n_layers: int, *, first_fraction: float = 0.0, last: bool = False,
+                     blocks: Iterable[int] = ()) -> list[int]:
+    """The blocks a protection rule holds out of pruning, for a model of `n_layers` blocks.
+
+    ``first_fraction`` protects the first int(f·L) blocks, as the authors' code does, computed so
+    that float rounding never drops a block (58% of 50 blocks is 29, not 28.999… -> 28);
+    ``last`` the final block; ``blocks`` explicit indices, negative ones counting from the end
+    (indices outside the model are ignored here; `check` reports them).
+    """
+    out = set(range(min(n_layers, int(first_fraction * n_layers + 1e-9))))
+    if last and n_layers:
+        out.add(n_layers - 1)
+    for b in blocks:
+        idx = b + n_layers if b < 0 else b
+        if 0 <= idx < n_layers:
+            out.add(idx)
+    return sorted(out)
 
 
 def regeneration_seed(seed: int, milestone: float) -> int:

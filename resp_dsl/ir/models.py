@@ -139,14 +139,9 @@ class ProtectSpec(IRModel):
     span: Span | None = None
 
     def resolve(self, num_layers: int) -> list[int]:
-        out = set(range(int(self.first_fraction * num_layers + 1e-9)))
-        if self.last:
-            out.add(num_layers - 1)
-        for b in self.blocks:
-            idx = b + num_layers if b < 0 else b
-            if 0 <= idx < num_layers:
-                out.add(idx)
-        return sorted(out)
+        from resp_dsl.sparsity import protected_blocks
+
+        return protected_blocks(num_layers, first_fraction=self.first_fraction, last=self.last, blocks=self.blocks)
 
 
 class EvalSpec(IRModel):

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from resp_dsl.families import FAMILIES
+
 
 class UnsupportedModelError(ValueError):
     """Raised for a model whose family has no adapter."""
@@ -86,13 +88,7 @@ class FamilyAdapter:
 
 
 ADAPTERS: dict[str, FamilyAdapter] = {
-    a.model_type: a
-    for a in (
-        FamilyAdapter("qwen3", qk_norm="shared"),
-        FamilyAdapter("llama"),
-        FamilyAdapter("qwen2"),
-        FamilyAdapter("mistral"),
-    )
+    name: FamilyAdapter(name, **({"qk_norm": "shared"} if fam.qk_norm else {})) for name, fam in FAMILIES.items()
 }
 
 

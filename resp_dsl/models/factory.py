@@ -8,7 +8,10 @@
 from __future__ import annotations
 
 import torch
-from transformers import AutoModelForCausalLM, LlamaConfig, MistralConfig, Qwen2Config, Qwen3Config
+import transformers
+from transformers import AutoModelForCausalLM
+
+from resp_dsl.families import FAMILIES, supported
 
 FALLBACK_VOCAB = 128
 
@@ -19,12 +22,6 @@ _COMMON = dict(
     head_dim=24, intermediate_size=96, max_position_embeddings=256, rms_norm_eps=1e-6,
     tie_word_embeddings=False,
 )
-_CONFIGS = {
-    "qwen3": (Qwen3Config, {}),
-    "llama": (LlamaConfig, {}),
-    "qwen2": (Qwen2Config, {}),
-    "mistral": (MistralConfig, {"sliding_window": None}),
-}
 
 
 def _default_vocab() -> int:
@@ -36,11 +33,12 @@ def _default_vocab() -> int:
 
 
 def random_config(family: str = "qwen3", **overrides):
-    """A small config of `family` (qwen3, llama, qwen2, mistral); keyword overrides win."""
-    if family not in _CONFIGS:
-        raise ValueError(f"unknown family {family!r}: choose one of {', '.join(_CONFIGS)}")
-    cls, extra = _CONFIGS[family]
-    kwargs = {**_COMMON, **extra, **overrides}
+    """A small config of `family` (one of ``families.FAMILIES``); keyword overrides win."""
+    if family not in FAMILIES:
+        raise ValueError(f"unknown family {family!r}: choose one of {supported()}")
+    fam = FAMILIES[family]
+    cls = getattr(transformers, fam.config_class)
+    kwargs = {**_COMMON, **fam.config_defaults, **overrides}
     kwargs.setdefault("vocab_size", _default_vocab())
     return cls(**kwargs)
 

@@ -26,7 +26,8 @@ def load_pruned(path, *, dtype=None, device="cpu"):
     """
     from transformers import AutoModelForCausalLM
 
-    from resp_dsl.models.modeling_resp_pruned import LAYERS_KEY, PRUNED_CLASSES
+    from resp_dsl.families import FAMILIES, supported
+    from resp_dsl.models.modeling_resp_pruned import LAYERS_KEY, pruned_class
 
     root = Path(path)
     cfg_path = root / "config.json"
@@ -46,10 +47,9 @@ def load_pruned(path, *, dtype=None, device="cpu"):
         kwargs["dtype"] = dtype
     if cfg.get(LAYERS_KEY):
         model_type = cfg.get("model_type")
-        if model_type not in PRUNED_CLASSES:
-            raise LoadError(f"{root}: per-layer pruned {model_type!r} is not a supported family "
-                            f"({', '.join(sorted(PRUNED_CLASSES))})")
-        model, info = PRUNED_CLASSES[model_type].from_pretrained(str(root), **kwargs)
+        if model_type not in FAMILIES:
+            raise LoadError(f"{root}: per-layer pruned {model_type!r} is not a supported family ({supported()})")
+        model, info = pruned_class(model_type).from_pretrained(str(root), **kwargs)
     else:
         model, info = AutoModelForCausalLM.from_pretrained(str(root), trust_remote_code=False, **kwargs)
     bad = {k: v for k, v in info.items() if k in ("missing_keys", "unexpected_keys", "mismatched_keys") and v}

@@ -22,8 +22,9 @@ import warnings
 
 import torch
 from torch import nn
-from transformers import LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM
+import transformers
 from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
+from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
 
 LAYERS_KEY = "resp_pruned_layers"
 
@@ -196,14 +197,35 @@ def _pruned_class(base):
     return _Pruned
 
 
-RespPrunedQwen3ForCausalLM = _pruned_class(Qwen3ForCausalLM)
-RespPrunedLlamaForCausalLM = _pruned_class(LlamaForCausalLM)
-RespPrunedQwen2ForCausalLM = _pruned_class(Qwen2ForCausalLM)
-RespPrunedMistralForCausalLM = _pruned_class(MistralForCausalLM)
+PREFIX = "RespPruned"
+_CLASSES: dict[str, type] = {}
 
-PRUNED_CLASSES = {
-    "qwen3": RespPrunedQwen3ForCausalLM,
-    "llama": RespPrunedLlamaForCausalLM,
-    "qwen2": RespPrunedQwen2ForCausalLM,
-    "mistral": RespPrunedMistralForCausalLM,
-}
+
+def pruned_class_name(model_type: str) -> str:
+    """The exported class name of a family, from transformers' own causal-LM mapping
+    (``qwen3`` -> ``RespPrunedQwen3ForCausalLM``); no list of families is kept here."""
+    base = MODEL_FOR_CAUSAL_LM_MAPPING_NAMES.get(model_type)
+    if base is None:
+        raise ValueError(f"transformers has no causal LM for model type {model_type!r}")
+    return PREFIX + base
+
+
+def pruned_class(model_type: str) -> type:
+    """The per-layer pruned causal LM of a family (built once)."""
+    return _by_name(pruned_class_name(model_type))
+
+
+def _by_name(name: str) -> type:
+    if name not in _CLASSES:
+        base = getattr(transformers, name[len(PREFIX):], None)
+        if base is None:
+            raise AttributeError(name)
+        _CLASSES[name] = _pruned_class(base)
+    return _CLASSES[name]
+
+
+def __getattr__(name: str):
+    # `auto_map` names e.g. "modeling_resp_pruned.RespPrunedQwen3ForCausalLM": built on first access.
+    if name.startswith(PREFIX):
+        return _by_name(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -127,7 +127,7 @@ def _write_json(path: Path, data: dict) -> None:
 def _rewrite_config(path: Path, model, format: str) -> None:
     cfg = json.loads(path.read_text())
     if format == "per_layer":
-        name = pm.PRUNED_CLASSES[cfg["model_type"]].__name__
+        name = pm.pruned_class_name(cfg["model_type"])
         cfg["architectures"] = [name]
         cfg["auto_map"] = {"AutoModelForCausalLM": f"{MODELING_FILE[:-3]}.{name}"}
     else:

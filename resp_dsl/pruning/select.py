@@ -16,6 +16,7 @@ import torch
 
 from resp_dsl.kernels import ranking
 from resp_dsl.pruning.scoring import StructureScores
+from resp_dsl.sparsity import protected_blocks
 from resp_dsl.pruning.state import (
     dense_dims, full_layout, kept_layout, layout_params, linear_biases, structure_params,
 )
@@ -33,10 +34,7 @@ class ProtectSpec:
     blocks: tuple[int, ...] = ()
 
     def protected(self, n_layers: int) -> list[int]:
-        out = set(range(int(self.first_fraction * n_layers))) | {b % n_layers for b in self.blocks}
-        if self.last:
-            out.add(n_layers - 1)
-        return sorted(out)
+        return protected_blocks(n_layers, first_fraction=self.first_fraction, last=self.last, blocks=self.blocks)
 
 
 @dataclass

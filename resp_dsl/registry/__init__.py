@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-SUPPORTED_TYPES = ("qwen3", "llama")
+from resp_dsl.families import FAMILIES
+
+SUPPORTED_TYPES = tuple(FAMILIES)
 
 
 class ConfigError(Exception):
@@ -66,7 +68,8 @@ class ModelConfig:
     def block_params(self) -> int:
         h, d = self.hidden_size, self.head_dim
         attn = h * d * (2 * self.num_attention_heads + 2 * self.num_key_value_heads)
-        norms = 2 * h + (2 * d if self.model_type == "qwen3" else 0)
+        fam = FAMILIES.get(self.model_type)
+        norms = 2 * h + (2 * d if fam is not None and fam.qk_norm else 0)
         return attn + 3 * h * self.intermediate_size + norms
 
     def prunable_block_params(self) -> int:
@@ -86,7 +89,9 @@ class ModelConfig:
         if not out and self.num_attention_heads % self.num_key_value_heads:
             out.append(f"{self.num_attention_heads} query heads do not divide into "
                        f"{self.num_key_value_heads} KV groups")
-        if not out and self.model_type == "llama" and self.head_dim * self.num_attention_heads != self.hidden_size:
+        fam = FAMILIES.get(self.model_type)
+        if (not out and fam is not None and not fam.head_dim_free
+                and self.head_dim * self.num_attention_heads != self.hidden_size):
             out.append(f"head_dim {self.head_dim} x {self.num_attention_heads} heads != hidden_size {self.hidden_size}")
         return out
 

@@ -142,3 +142,21 @@ def test_a_task_statement_refines_a_fragments_definition(tmp_path):
     assert r.ok, r.diagnostics
     t = r.ir.tasks["gsm8k"]
     assert (t.shots, t.max_new_tokens, t.temperature, t.extractor) == (4, 99, 0.3, "some/extractor")
+
+
+def test_every_family_the_engine_prunes_passes_check(tmp_path):
+    """`check` used to reject local Qwen2 and Mistral models although the engine prunes them:
+    the family list is now one table (resp_dsl/families.py) read by check and the adapters."""
+    import json
+
+    from resp_dsl.families import FAMILIES
+
+    f = tmp_path / "r.prune"
+    f.write_text(f'model "{tmp_path}"\ncalibrate task from gsm8k\nscore taylor\nprune to 0.2\n')
+    assert set(FAMILIES) >= {"qwen3", "llama", "qwen2", "mistral"}
+    for family in FAMILIES:
+        (tmp_path / "config.json").write_text(json.dumps({
+            "model_type": family, "hidden_size": 64, "num_hidden_layers": 4, "num_attention_heads": 4,
+            "num_key_value_heads": 2, "head_dim": 16, "intermediate_size": 128}))
+        r = check_file(f)
+        assert r.ok and not r.diagnostics, (family, r.diagnostics)

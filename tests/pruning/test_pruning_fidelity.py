@@ -57,3 +57,15 @@ def test_structures_basis_removes_floor_of_the_structure_count_on_the_bundled_mo
         assert n - kept == int(target * n)  # floor(t·N) structures removed, none of the protected block
         last = sel.layers[-1]
         assert len(last["q_heads"]) == cfg.num_attention_heads and len(last["channels"]) == cfg.intermediate_size
+
+
+def test_check_and_engine_protect_the_same_blocks():
+    """`protect first 58% blocks` on 50 blocks: check/plan said 0-28, the engine protected 0-27."""
+    from resp_dsl.ir.models import ProtectSpec as RecipeProtect
+
+    for frac, n in ((0.58, 50), (0.1, 36), (0.1, 6), (0.29, 100), (0.07, 100), (1 / 3, 6)):
+        engine = ProtectSpec(first_fraction=frac, last=True, blocks=(-2,)).protected(n)
+        recipe = RecipeProtect(first_fraction=frac, last=True, blocks=(-2,)).resolve(n)
+        assert engine == recipe
+    assert ProtectSpec(first_fraction=0.58, last=False).protected(50) == list(range(29))
+    assert ProtectSpec(first_fraction=0.1, last=True).protected(36) == [0, 1, 2, 35]  # the paper's Qwen3-8B
