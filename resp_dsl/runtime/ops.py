@@ -185,8 +185,8 @@ def load_base(spec: dict):
 def op_load_model(ctx: RunContext, node, inputs: dict[str, Artifact], out: Path) -> dict:
     p = node.params
     path, local = resolve_model(p["model"])
-    spec = {"source": p["model"], "path": path, "local": local, "dtype": p.get("dtype", "fp32"),
-            "device": p.get("device", "cpu"), "revision": p.get("revision"), "backend": p.get("backend", "hf")}
+    spec = {"source": p["model"], "path": path, "local": local, "dtype": p["dtype"], "device": p["device"],
+            "revision": p["revision"], "backend": p["backend"]}
     if spec["backend"] == "vllm":
         from resp_dsl.generation import get_backend
 
@@ -223,7 +223,7 @@ def _task(params: dict):
 
 def _calibration_prompts(params: dict, tok) -> tuple[list[str], list[Any]]:
     task = _task(params)
-    examples = task.load(params.get("split", "train"), limit=params["n"], seed=params.get("seed", 0), shuffle=True)
+    examples = task.load(params["split"], limit=params["n"], seed=params["seed"], shuffle=True)
     return [_prompt_for(task, ex, tok, params) for ex in examples], examples
 
 
@@ -304,15 +304,15 @@ def op_calibrate(ctx: RunContext, node, inputs: dict[str, Artifact], out: Path) 
             answer_ids = tok(ex.solution, add_special_tokens=False)["input_ids"]
             if tok.eos_token_id is not None:
                 answer_ids = answer_ids + [tok.eos_token_id]
-            answer_ids = answer_ids[: p.get("max_tokens", 2048)]
+            answer_ids = answer_ids[: p["max_tokens"]]
             records.append({"index": i, "source": source, "prompt": prompt, "text": ex.solution,
                             "input_ids": prompt_ids + answer_ids, "n_prompt": len(prompt_ids),
                             "model": None, "settings": settings})
     elif source == "generic":
-        texts = generic_texts(p, n=p["n"], seed=p.get("seed", 0))
+        texts = generic_texts(p, n=p["n"], seed=p["seed"])
         records = []
         for i, text in enumerate(texts):
-            ids = tok(text, add_special_tokens=False)["input_ids"][: p.get("max_tokens", 2048)]
+            ids = tok(text, add_special_tokens=False)["input_ids"][: p["max_tokens"]]
             records.append({"index": i, "source": source, "prompt": "", "text": tok.decode(ids),
                             "input_ids": ids, "n_prompt": 0, "model": None, "settings": settings})
     else:
@@ -535,11 +535,11 @@ def op_eval(ctx: RunContext, node, inputs: dict[str, Artifact], out: Path) -> di
     p = node.params
     model, tok = ctx.model(inputs["model"])
     task = _task(p)
-    common = dict(split=p.get("split", "test"), limit=p.get("limit"), shots=p.get("shots"),
-                  chat=p.get("chat", True), enable_thinking=p.get("enable_thinking", True),
+    common = dict(split=p["split"], limit=p["limit"], shots=p["shots"], chat=p["chat"],
+                  enable_thinking=p["enable_thinking"],
                   max_new_tokens=p["max_new_tokens"], **sampling_in_force(p, model), seed=p["seed"],
                   batch_size=p.get("batch_size", 64))
-    if p.get("harness", "direct") == "lm_eval":
+    if p["harness"] == "lm_eval":
         result = evaluate_lm_eval(model, tok, task, **common)
     else:
         checkpoint = JsonlCheckpoint(ctx.partial / "eval.jsonl") if getattr(ctx, "partial", None) else None
@@ -562,11 +562,11 @@ def op_export(ctx: RunContext, node, inputs: dict[str, Artifact], out: Path) -> 
     target = export_target(ctx, p)
     meta = {"recipe_key": inputs["model"].key, "node": getattr(node, "id", None)}
     try:
-        export_model(model, tok, target, format=p.get("format", "per_layer"), metadata=meta,
+        export_model(model, tok, target, format=p["format"], metadata=meta,
                      overwrite=ctx.overwrite_exports)
     except ExportError as exc:
         raise OpError(str(exc), hint="pass --overwrite-exports to replace an earlier export") from None
-    _write_json(out / "export.json", {"path": p["path"], "format": p.get("format", "per_layer")})
+    _write_json(out / "export.json", {"path": p["path"], "format": p["format"]})
     return {"path": p["path"]}
 
 
