@@ -23,13 +23,16 @@ def add_arguments(parser) -> None:
     parser.add_argument("--overwrite-exports", action="store_true", help="replace earlier exports in --out")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--plain", action="store_true", help="plain log lines instead of the live view")
+    parser.add_argument("--keep-going", action="store_true",
+                        help="after a node fails, still run every node that does not depend on it "
+                             "(exit code 3 if any failed; a failing report never stops the others)")
 
 
 class RichReporter:
     """Live view: a line per finished node, a bar per long op, a summary table at the end."""
 
     SYMBOL = {"cached": "[green]cached[/]", "done": "[bold green]done[/]", "recomputed": "[yellow]recomputed[/]",
-              "running": "[cyan]running[/]"}
+              "running": "[cyan]running[/]", "failed": "[bold red]failed[/]", "skipped": "[yellow]skipped[/]"}
 
     def __init__(self, console, plain: bool = False):
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -159,7 +162,7 @@ def run(args) -> int:
     try:
         with reporter:
             outcomes = run_graph(graph, store=store, out_dir=out_dir, reporter=reporter,
-                                 overwrite_exports=args.overwrite_exports)
+                                 overwrite_exports=args.overwrite_exports, keep_going=args.keep_going)
     except NodeFailed as exc:
         from rich.markup import escape
 
@@ -184,7 +187,24 @@ def run(args) -> int:
     _print_summary(console, outcomes, out_dir, time.perf_counter() - t0)
     if maps:
         console.print(f"kept-structure heatmaps: {maps[0].parent}/ ({len(maps)} files)")
-    return 0
+    return _print_failures(console, graph, outcomes)
+
+
+def _print_failures(console, graph, outcomes) -> int:
+    """Each failed node with where it is defined; 3 if any failed, else 0."""
+    from rich.markup import escape
+
+    failed = [o for o in outcomes if o.status == "failed"]
+    skipped = sum(o.status == "skipped" for o in outcomes)
+    for o in failed:
+        console.print(f"[bold red]error[/]: node {escape(o.id)} ({o.op}) failed: {escape(o.error or '')}")
+        console.print(f"  defined at {_span_location(graph.nodes[o.id])}")
+        if o.hint:
+            console.print(f"  hint: {escape(o.hint)}")
+    if failed:
+        console.print(f"{len(failed)} node(s) failed, {skipped} skipped because they depend on one; "
+                      "everything else is stored and written")
+    return 3 if failed else 0
 
 
 def _print_summary(console, outcomes, out_dir: Path, seconds: float) -> None:

@@ -54,13 +54,30 @@ def _run_stages(loaded: Loaded, overrides, model_config, want_graph: bool) -> Co
     res.ctx = CheckContext(model_config=model_config)
     if ir is not None:  # all errors of a file: check what did build, even after errors
         res.diagnostics.extend(run_checks(ir, res.ctx, partial=has_errors(diags)))
-    if want_graph and res.ok and ir is not None:
+    if res.ok and ir is not None and (want_graph or ir.reports):
         from resp_dsl.compile.lower import lower
 
-        res.graph = lower(ir)
+        graph = lower(ir)
+        res.diagnostics.extend(_dry_run_reports(graph, ir))
+        if want_graph and res.ok:
+            res.graph = graph
     if not res.diagnostics and not loaded.statements:
         res.diagnostics.append(Diagnostic("empty-recipe", _first_span(loaded.file), "the file contains no statements"))
     return _sorted(res)
+
+
+def _dry_run_reports(graph: Graph, ir: RecipeIR) -> list[Diagnostic]:
+    """Build every report from placeholder rows now, so one that cannot be built fails before any compute."""
+    from resp_dsl.runtime.report import dry_run
+
+    out = []
+    for node in graph.nodes.values():
+        if node.op == "report":
+            msg = dry_run(node.params)
+            if msg:
+                out.append(Diagnostic("report-unbuildable", node.span, msg,
+                                      hint="choose `rows`/`cols`/`by` so that each cell holds one result"))
+    return out
 
 
 def _first_span(file: str):

@@ -33,9 +33,11 @@ class NodeOutcome:
     id: str
     op: str
     key: str
-    status: str  # cached | done | recomputed | failed
+    status: str  # cached | done | recomputed | failed | skipped
     seconds: float = 0.0
     summary: dict = field(default_factory=dict)
+    error: str | None = None
+    hint: str | None = None
 
 
 def _nodes_in_order(graph) -> list[Any]:
@@ -43,29 +45,14 @@ def _nodes_in_order(graph) -> list[Any]:
     return [graph.nodes[n] if isinstance(n, str) else n for n in order]
 
 
-def _labels(graph, node, outcomes: dict[str, NodeOutcome]) -> dict:
-    """Arm(s), task and sparsity of a node, for reports."""
-    labels: dict[str, Any] = {"arms": sorted(getattr(node, "arms", None) or [])}
-    if node.op == "eval":
-        labels["task"] = node.params.get("task")
-    # Sparsity: the nearest prune ancestor along the model inputs.
-    cur = node
-    while cur is not None:
-        if cur.op == "prune":
-            labels["sparsity"] = float(cur.params["target"])
-            achieved = outcomes.get(cur.id)
-            if achieved and "achieved" in achieved.summary:
-                labels["achieved"] = achieved.summary["achieved"]
-            break
-        parent = cur.inputs.get("model")
-        cur = graph.nodes[parent] if parent else None
-    labels.setdefault("sparsity", 0.0)
-    return labels
-
-
 def run_graph(graph, *, store, out_dir: Path, reporter=None, overwrite_exports: bool = False,
-              targets: set[str] | None = None) -> list[NodeOutcome]:
-    """Execute `graph`; returns one outcome per node. Raises NodeFailed with the failing node."""
+              targets: set[str] | None = None, keep_going: bool = False) -> list[NodeOutcome]:
+    """Execute `graph`; returns one outcome per node. Raises NodeFailed with the failing node.
+
+    A failing report never stops the run (the other reports and the exports are still
+    written); with `keep_going` no failure does: every node that does not depend on a
+    failed one still runs, the failed ones have status "failed" (with `error`, `hint`) and
+    their descendants "skipped". A caller tells a partial run by those statuses."""
     reporter = reporter or _PlainReporter()
     nodes = _nodes_in_order(graph)
     keys = {n.id: graph.key(n.id) for n in nodes}
@@ -77,44 +64,62 @@ def run_graph(graph, *, store, out_dir: Path, reporter=None, overwrite_exports: 
     reporter.start([(n.id, n.op, keys[n.id]) for n in nodes])
     for node in nodes:
         key = keys[node.id]
-        status = "done"
-        if store.has(key):
-            try:
-                entry = store.open(key, verify=True)
-                summary = _read_summary(Path(entry.path))
-                if _outputs_present(ctx, node, Path(entry.path), summary):
-                    artifacts[node.id] = Artifact(key, node.op, Path(entry.path), dict(entry.meta))
-                    outcomes[node.id] = NodeOutcome(node.id, node.op, key, "cached", summary=summary)
-                    reporter.node(node.id, "cached", outcomes[node.id])
-                    continue
-            except Exception as exc:  # CorruptEntryError and anything unreadable: recompute
-                reporter.log(f"warning: the cached entry of {node.id} ({key[:12]}) is corrupt "
-                             f"and is recomputed: {exc}")
-                store.rm(key)
-                status = "recomputed"
-        if node.op not in OPS:
-            raise NodeFailed(node, key, f"op {node.op!r} has no implementation in this runtime", None, None)
-        inputs = {role: artifacts[pid] for role, pid in node.inputs.items()}
-        labels = _labels(graph, node, outcomes)
-        reporter.node(node.id, "running", None)
-        ctx.partial = store.partial_dir(key)
-        t0 = time.perf_counter()
+        blocked = [p for p in node.inputs.values() if outcomes[p].status in ("failed", "skipped")]
+        if blocked:
+            outcomes[node.id] = NodeOutcome(node.id, node.op, key, "skipped", error=f"needs {blocked[0]}, which failed")
+            reporter.node(node.id, "skipped", outcomes[node.id])
+            continue
         try:
-            with store.write(key, {"op": node.op, "params": node.params, "node": node.id, "labels": labels}) as tmp:
-                summary = OPS[node.op](ctx, node, inputs, Path(tmp)) or {}
-                (Path(tmp) / SUMMARY).write_text(json.dumps(summary, sort_keys=True), encoding="utf-8")
-            seconds = time.perf_counter() - t0
-        except OpError as exc:
-            raise NodeFailed(node, key, str(exc), exc.hint, ctx.partial) from exc
-        except KeyboardInterrupt:
-            raise
-        except Exception as exc:  # an unexpected failure: name the node and where its partial results are
-            raise NodeFailed(node, key, f"{type(exc).__name__}: {exc}", None, ctx.partial) from exc
-        entry = store.open(key, verify=False)
-        artifacts[node.id] = Artifact(key, node.op, Path(entry.path), dict(entry.meta))
-        outcomes[node.id] = NodeOutcome(node.id, node.op, key, status, seconds, summary)
-        reporter.node(node.id, status, outcomes[node.id])
+            _run_node(ctx, node, key, store, artifacts, outcomes, reporter)
+        except NodeFailed as exc:
+            if not (keep_going or node.op == "report"):
+                raise
+            outcomes[node.id] = NodeOutcome(node.id, node.op, key, "failed", error=str(exc), hint=exc.hint)
+            reporter.node(node.id, "failed", outcomes[node.id])
+            continue
+        ctx.summaries[node.id] = outcomes[node.id].summary
     return [outcomes[n.id] for n in nodes]
+
+
+def _run_node(ctx, node, key, store, artifacts, outcomes, reporter) -> str:
+    """Reuse or compute one node; records its artifact and outcome. Raises NodeFailed."""
+    status = "done"
+    if store.has(key):
+        try:
+            entry = store.open(key, verify=True)
+            summary = _read_summary(Path(entry.path))
+            if _outputs_present(ctx, node, Path(entry.path), summary):
+                artifacts[node.id] = Artifact(key, node.op, Path(entry.path), dict(entry.meta))
+                outcomes[node.id] = NodeOutcome(node.id, node.op, key, "cached", summary=summary)
+                reporter.node(node.id, "cached", outcomes[node.id])
+                return "cached"
+        except Exception as exc:  # CorruptEntryError and anything unreadable: recompute
+            reporter.log(f"warning: the cached entry of {node.id} ({key[:12]}) is corrupt "
+                         f"and is recomputed: {exc}")
+            store.rm(key)
+            status = "recomputed"
+    if node.op not in OPS:
+        raise NodeFailed(node, key, f"op {node.op!r} has no implementation in this runtime", None, None)
+    inputs = {role: artifacts[pid] for role, pid in node.inputs.items()}
+    reporter.node(node.id, "running", None)
+    ctx.partial = store.partial_dir(key)
+    t0 = time.perf_counter()
+    try:
+        with store.write(key, {"op": node.op, "params": node.params}) as tmp:
+            summary = OPS[node.op](ctx, node, inputs, Path(tmp)) or {}
+            (Path(tmp) / SUMMARY).write_text(json.dumps(summary, sort_keys=True), encoding="utf-8")
+        seconds = time.perf_counter() - t0
+    except OpError as exc:
+        raise NodeFailed(node, key, str(exc), exc.hint, ctx.partial) from exc
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:  # an unexpected failure: name the node and where its partial results are
+        raise NodeFailed(node, key, f"{type(exc).__name__}: {exc}", None, ctx.partial) from exc
+    entry = store.open(key, verify=False)
+    artifacts[node.id] = Artifact(key, node.op, Path(entry.path), dict(entry.meta))
+    outcomes[node.id] = NodeOutcome(node.id, node.op, key, status, seconds, summary)
+    reporter.node(node.id, status, outcomes[node.id])
+    return status
 
 
 def preflight(nodes) -> None:

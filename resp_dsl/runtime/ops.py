@@ -76,6 +76,7 @@ class RunContext:
     _built: dict = field(default_factory=dict)  # model artifact key -> (model, tok)
 
     _extractors: dict = field(default_factory=dict)
+    summaries: dict = field(default_factory=dict)  # node id -> summary of every node finished in this run
 
     def extractor(self, source: str, like_model):
         """The answer-extractor model named by an eval's `extractor=`, loaded once per run."""
@@ -556,7 +557,8 @@ def export_target(ctx: RunContext, params: dict) -> Path:
 def op_report(ctx: RunContext, node, inputs: dict[str, Artifact], out: Path) -> dict:
     from resp_dsl.runtime.report import write_report
 
-    return write_report(node.params, inputs, out, ctx.out_dir)
+    achieved = {nid: s["achieved"] for nid, s in ctx.summaries.items() if "achieved" in s}
+    return write_report(node.params, inputs, out, ctx.out_dir, achieved)
 
 
 def _write_json(path: Path, data: Any) -> None:
