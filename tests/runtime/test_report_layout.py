@@ -1,0 +1,49 @@
+"""Report layout without a model: intervals, legend order, achieved sparsity, titles (issue 12, item 15)."""
+
+from __future__ import annotations
+
+import pytest
+
+from resp_dsl.runtime.report import build, markdown_table, make_rows, pivot, plot_series, wilson
+
+
+def _rows():
+    labels = {f"e{i}": {"arms": [arm], "task": "tiny_gsm", "method": "taylor", "sparsity": sp,
+                        "prune_node": f"p{i}" if sp else None}
+              for i, (arm, sp) in enumerate([("r[rho=1.0]", 0.3), ("r[rho=0.2]", 0.3), ("r[rho=10]", 0.3),
+                                             ("r[rho=0.2]", 0.0)])}
+    results = {f"e{i}": {"accuracy": c / 8, "correct": c, "n": 8, "key": f"k{i}"} for i, c in enumerate([0, 4, 8, 6])}
+    return make_rows(labels, results, {"p0": 0.3, "p1": 0.2814, "p2": 0.3})
+
+
+def test_wilson_interval_matches_the_formula():
+    lo, hi = wilson(0, 8)
+    assert lo == 0.0 and hi == pytest.approx(0.3244, abs=1e-4)  # not clipped to a zero-width bar
+    lo, hi = wilson(45, 50)
+    assert (lo, hi) == (pytest.approx(0.7864, abs=1e-4), pytest.approx(0.9565, abs=1e-4))
+
+
+def test_plot_series_numeric_legend_order_task_title_and_error_bars():
+    tables = pivot(_rows(), rows_by="arm", cols_by="sparsity", split_by=None)
+    (title, series), = plot_series(tables).items()
+    assert title == "tiny_gsm"  # the task, not "all"
+    assert [s["label"] for s in series] == ["r[rho=0.2]", "r[rho=1.0]", "r[rho=10]"]
+    zero = series[1]
+    assert zero["y"] == [0.0] and zero["lo"] == [0.0] and zero["hi"][0] > 30 and zero["n"] == [8]
+
+
+def test_table_shows_achieved_sparsity_where_it_differs():
+    md = markdown_table(pivot(_rows(), split_by="task"))
+    line = [ln for ln in md.splitlines() if ln.startswith("| r[rho=0.2]")][0]
+    assert "50.00 (28.1% pruned)" in line and "75.00 |" in line
+    assert "| r[rho=1.0] |  | 0.00 |" in md  # equal to the target: no bracket
+    assert "n = 8" in md
+
+
+def test_build_without_out_writes_nothing_but_checks_cells():
+    rows = _rows()
+    assert build({"kind": "table", "name": "t", "rows": "arm", "cols": "sparsity"}, rows, None) == []
+    from resp_dsl.runtime.report import ReportError
+
+    with pytest.raises(ReportError, match="two results fall into the cell"):
+        build({"kind": "table", "name": "t", "rows": "task", "cols": "sparsity"}, rows, None)
