@@ -139,25 +139,13 @@ def resolve_model(source: str) -> tuple[str, bool]:
     return source, False
 
 
-def _torch_dtype(name: str):
-    import torch
-
-    table = {"fp32": torch.float32, "float32": torch.float32, "bf16": torch.bfloat16, "bfloat16": torch.bfloat16,
-             "fp16": torch.float16, "float16": torch.float16, "auto": "auto"}
-    if name not in table:
-        raise OpError(f"unknown dtype {name!r}", hint=f"choose one of {', '.join(table)}")
-    return table[name]
-
-
 def load_base(spec: dict):
     """Load tokenizer and dense model; refuse unsupported families before reading the weights."""
     import torch
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.disable_progress_bar()
+    from transformers import AutoConfig
 
     from resp_dsl.models.adapters import UnsupportedModelError, get_adapter
+    from resp_dsl.models.loading import LoadError, load_model
 
     path = spec["path"]
     try:
@@ -173,14 +161,10 @@ def load_base(spec: dict):
     device = spec.get("device") or "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise OpError(f"device {device!r} requested but CUDA is not available", hint="use device cpu")
-    tok = AutoTokenizer.from_pretrained(path, revision=spec.get("revision"))
-    if tok.pad_token is None:
-        tok.pad_token = tok.eos_token
-    model = AutoModelForCausalLM.from_pretrained(path, revision=spec.get("revision"), dtype=_torch_dtype(spec["dtype"]),
-                                                 use_safetensors=True)
-    model.to(device)
-    model.eval()
-    return model, tok
+    try:
+        return load_model(path, dtype=spec["dtype"], device=device, revision=spec.get("revision"))
+    except (LoadError, ValueError) as exc:
+        raise OpError(str(exc)) from None
 
 
 def op_load_model(ctx: RunContext, node, inputs: dict[str, Artifact], out: Path) -> dict:

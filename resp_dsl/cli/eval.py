@@ -1,0 +1,102 @@
+"""`resp-dsl eval DIR --task T --limit N`: accuracy of any model directory on a task.
+
+DIR may be a dense model, a resp-dsl export of any format (per_layer, uniform, masked)
+or a hub id; it is loaded by the project's one loader (`resp_dsl.models.loading`). The
+task's sampling settings default to the ones `stdlib/tasks` gives it, so the number
+matches what a recipe's `eval` of the same task reports.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("model", metavar="DIR", help="model directory (dense or any export format) or hub id")
+    parser.add_argument("--task", default="tiny_gsm", help="task name (`resp-dsl ls tasks`) or jsonl:PATH (default tiny_gsm)")
+    parser.add_argument("--limit", type=int, metavar="N", help="evaluate the first N problems (default: all)")
+    parser.add_argument("--split", help="dataset split (default: the task's, usually test)")
+    parser.add_argument("--shots", type=int, help="few-shot exemplars (default: the task's in stdlib/tasks)")
+    parser.add_argument("--max-new-tokens", type=int, help="generation budget per problem (default: the task's)")
+    parser.add_argument("--temperature", type=float, help="sampling temperature, 0 = greedy (default: the task's)")
+    parser.add_argument("--top-p", type=float, help="nucleus sampling mass (default: the task's)")
+    parser.add_argument("--seed", type=int, help="sampling seed, per problem (default: the task's)")
+    parser.add_argument("--batch-size", type=int, default=64, metavar="N", help="prompts per generation batch (default 64)")
+    parser.add_argument("--dtype", default="fp32", help="fp32, bf16, fp16 or auto (default fp32)")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda[:i] (default cpu)")
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--log-samples", type=Path, metavar="FILE",
+                        help="write every problem (prompt, output, extracted answer, gold, correct) as JSONL")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def task_settings(name: str) -> dict:
+    """The settings `stdlib/tasks` gives a task (the field defaults of a task statement otherwise)."""
+    from resp_dsl.compile.pipeline import compile_text
+    from resp_dsl.ir.models import TaskSpec
+
+    res = compile_text("use stdlib/tasks\n", name="<eval>", graph=False)
+    spec = res.ir.tasks.get(name) if res.ir is not None else None
+    if spec is not None:
+        return spec.model_dump(exclude={"span", "name", "source", "path"})
+    return {k: f.default for k, f in TaskSpec.model_fields.items()
+            if k not in ("span", "name", "source", "path") and not f.is_required()}
+
+
+def run(args) -> int:
+    try:
+        import torch
+    except ImportError:
+        print("resp-dsl: error: `eval` needs the torch extra: pip install 'resp-dsl[torch]'", file=sys.stderr)
+        return 2
+    from resp_dsl.evaluation import evaluate_direct
+    from resp_dsl.models.loading import LoadError, load_model
+    from resp_dsl.tasks import TaskError, get_task
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    s = task_settings(args.task)
+    overrides = {"split": args.split, "shots": args.shots, "max_new_tokens": args.max_new_tokens,
+                 "temperature": args.temperature, "top_p": args.top_p, "seed": args.seed}
+    s.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        task = get_task(args.task)
+        model, tok = load_model(args.model, dtype=args.dtype, device=args.device)
+    except (LoadError, TaskError, ValueError, OSError) as exc:
+        print(f"resp-dsl: error: {exc}".splitlines()[0], file=sys.stderr)
+        return 2
+    result = evaluate_direct(model, tok, task, split=s["split"], limit=args.limit, shots=s["shots"],
+                             chat=s.get("chat", True), enable_thinking=s.get("enable_thinking", True),
+                             max_new_tokens=s["max_new_tokens"], temperature=s["temperature"], top_p=s["top_p"],
+                             seed=s["seed"], batch_size=args.batch_size)
+    if args.log_samples:
+        write_samples(result.per_example, args.log_samples)
+    summary = {"model": str(args.model), "task": args.task, "n": result.n, "correct": result.correct,
+               "accuracy": result.accuracy, **{k: s[k] for k in ("split", "shots", "max_new_tokens", "temperature",
+                                                                 "top_p", "seed")}}
+    if args.json:
+        print(json.dumps(summary, indent=1))
+    else:
+        print(f"{args.model} on {args.task} {s['split']}[:{result.n}] (T={s['temperature']} seed={s['seed']}): "
+              f"{result.correct}/{result.n} = {100 * result.accuracy:.1f}%")
+    return 0
+
+
+SAMPLE_FIELDS = ("id", "prompt", "output", "pred", "target", "correct")
+
+
+def write_samples(per_example: list[dict], path: Path) -> Path:
+    """Per-problem records as JSONL, like lm-eval's --log_samples; written atomically."""
+    import os
+    import tempfile
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        for rec in per_example:
+            f.write(json.dumps({k: rec.get(k) for k in SAMPLE_FIELDS}, ensure_ascii=False) + "\n")
+    os.replace(tmp, path)
+    return path
