@@ -72,7 +72,9 @@ def run(args) -> int:
                              max_new_tokens=s["max_new_tokens"], temperature=s["temperature"], top_p=s["top_p"],
                              seed=s["seed"], batch_size=args.batch_size)
     if args.log_samples:
-        write_samples(result.per_example, args.log_samples)
+        from resp_dsl.runtime.provenance import samples_of, write_samples
+
+        write_samples(samples_of(result.to_dict()), args.log_samples)
     summary = {"model": str(args.model), "task": args.task, "n": result.n, "correct": result.correct,
                "accuracy": result.accuracy, **{k: s[k] for k in ("split", "shots", "max_new_tokens", "temperature",
                                                                  "top_p", "seed")}}
@@ -82,21 +84,3 @@ def run(args) -> int:
         print(f"{args.model} on {args.task} {s['split']}[:{result.n}] (T={s['temperature']} seed={s['seed']}): "
               f"{result.correct}/{result.n} = {100 * result.accuracy:.1f}%")
     return 0
-
-
-SAMPLE_FIELDS = ("id", "prompt", "output", "pred", "target", "correct")
-
-
-def write_samples(per_example: list[dict], path: Path) -> Path:
-    """Per-problem records as JSONL, like lm-eval's --log_samples; written atomically."""
-    import os
-    import tempfile
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        for rec in per_example:
-            f.write(json.dumps({k: rec.get(k) for k in SAMPLE_FIELDS}, ensure_ascii=False) + "\n")
-    os.replace(tmp, path)
-    return path

@@ -19,7 +19,12 @@ def add_arguments(parser) -> None:
     parser.add_argument("file", metavar="FILE", help="recipe file (.prune)")
     add_common(parser)
     parser.add_argument("--cache", metavar="DIR", help="checkpoint store (default: $RESP_DSL_CACHE or ~/.cache/resp-dsl)")
-    parser.add_argument("--out", metavar="DIR", help="reports and exported models (default: runs/<recipe name>)")
+    parser.add_argument("--out", metavar="DIR",
+                        help="reports, exports, run.json (recipe, --set values, versions, machine) and per-problem "
+                             "eval samples (default: runs/<recipe name>, or runs/<recipe name>-<name=value,...> "
+                             "with --set); a folder holding another configuration's results is refused")
+    parser.add_argument("--overwrite-out", action="store_true",
+                        help="write into an --out folder that holds the results of another configuration")
     parser.add_argument("--overwrite-exports", action="store_true", help="replace earlier exports in --out")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--plain", action="store_true", help="plain log lines instead of the live view")
@@ -153,9 +158,22 @@ def run(args) -> int:
 
     cache = Path(args.cache).expanduser() if args.cache else default_cache_dir()
     store = Store(cache)
+    from resp_dsl.cli.check import parse_overrides
+    from resp_dsl.runtime.provenance import OutDirTaken, claim_out_dir, configuration, default_out_dir
+
     name = result.ir.name if result.ir is not None else Path(args.file).stem
-    out_dir = Path(args.out).expanduser() if args.out else Path("runs") / name
+    overrides = parse_overrides(args.overrides) or {}
+    out_dir = Path(args.out).expanduser() if args.out else default_out_dir(name, overrides)
+    config = configuration(args.file, overrides)
+    try:
+        if not args.overwrite_out:
+            claim_out_dir(out_dir, config)
+    except OutDirTaken as exc:
+        print(f"resp-dsl: error: {exc}", file=sys.stderr)
+        print("  hint: pass --out DIR to keep both, or --overwrite-out to write into it anyway", file=sys.stderr)
+        return 2
     graph = result.graph
+    started = time.time()
     console.print(f"[bold]{name}[/]: {len(graph.nodes)} nodes, store {cache}, outputs {out_dir}")
     t0 = time.perf_counter()
     reporter = RichReporter(console, plain=args.plain or not console.is_terminal)
@@ -182,8 +200,11 @@ def run(args) -> int:
         console.print(f"[bold red]error[/]: {exc} (is another run of this recipe in progress?)")
         return 3
     from resp_dsl.runtime.interpreter import write_heatmaps
+    from resp_dsl.runtime.provenance import write_run_record
 
     maps = write_heatmaps(outcomes, store, out_dir)
+    write_run_record(out_dir, config=config, sources=result.sources, params=dict(result.ir.params),
+                     outcomes=outcomes, store=store, started=started, seconds=time.time() - started)
     _print_summary(console, outcomes, out_dir, time.perf_counter() - t0)
     if maps:
         console.print(f"kept-structure heatmaps: {maps[0].parent}/ ({len(maps)} files)")

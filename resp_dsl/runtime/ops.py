@@ -518,7 +518,7 @@ def op_eval(ctx: RunContext, node, inputs: dict[str, Artifact], out: Path) -> di
 
 
 def op_export(ctx: RunContext, node, inputs: dict[str, Artifact], out: Path) -> dict:
-    from resp_dsl.pruning.export import ExportError, export_model
+    from resp_dsl.pruning.export import ExportError, TargetExistsError, export_model
 
     p = node.params
     model, tok = ctx.model(inputs["model"])
@@ -527,8 +527,12 @@ def op_export(ctx: RunContext, node, inputs: dict[str, Artifact], out: Path) -> 
     try:
         export_model(model, tok, target, format=p.get("format", "per_layer"), metadata=meta,
                      overwrite=ctx.overwrite_exports)
+    except TargetExistsError:
+        raise OpError(f"{target} already holds files (an earlier export?)",
+                      hint="pass --overwrite-exports to `resp-dsl run` to replace it, or choose another "
+                           "`export ... to` path or --out") from None
     except ExportError as exc:
-        raise OpError(str(exc), hint="pass --overwrite-exports to replace an earlier export") from None
+        raise OpError(str(exc)) from None
     _write_json(out / "export.json", {"path": p["path"], "format": p.get("format", "per_layer")})
     return {"path": p["path"]}
 

@@ -1,0 +1,78 @@
+"""What `run --out` holds, and that two configurations never share it silently (issue 12, item 9)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+pytest.importorskip("torch")
+
+from resp_dsl.cli import main  # noqa: E402
+
+RECIPE = """\
+use stdlib/tasks
+param n = 2
+model "{model}" dtype fp32 device cpu
+protect last block
+task tiny_gsm shots=0 max_new_tokens=4
+score magnitude
+prune to 0.1
+eval tiny_gsm at [dense, 0.1] limit=n
+export per_layer to "m" at 0.1
+report table rows=arm cols=sparsity
+"""
+
+
+@pytest.fixture()
+def recipe(tmp_path, tiny_model_dir):
+    p = tmp_path / "small.prune"
+    p.write_text(RECIPE.format(model=tiny_model_dir))
+    return p
+
+
+def _run(recipe, tmp_path, *extra):
+    return main(["run", str(recipe), "--cache", str(tmp_path / "cache"), "--plain", "--threads", "1", *extra])
+
+
+def test_out_holds_recipe_settings_versions_machine_and_samples(recipe, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert _run(recipe, tmp_path, "--out", str(out), "--set", "n=3") == 0
+    rec = json.loads((out / "run.json").read_text())
+    assert rec["configuration"]["set"] == {"n": "3"} and rec["params"] == {"n": 3}
+    assert rec["versions"]["torch"] and rec["versions"]["transformers"] and rec["machine"]["cpus"]
+    assert {n["op"] for n in rec["nodes"]} >= {"load_model", "eval", "report"}
+    assert (out / "recipe" / "small.prune").read_text() == recipe.read_text()
+    assert (out / "recipe" / "stdlib" / "tasks.prune").is_file()
+    samples = sorted((out / "samples").glob("*.jsonl"))
+    assert len(samples) == 2
+    lines = [json.loads(x) for x in samples[0].read_text().splitlines()]
+    assert len(lines) == 3 and {"prompt", "output", "pred", "target", "correct"} <= set(lines[0])
+
+
+def test_other_set_values_never_share_an_out_dir(recipe, tmp_path, capsys, monkeypatch):
+    out = tmp_path / "out"
+    assert _run(recipe, tmp_path, "--out", str(out), "--set", "n=2") == 0
+    before = (out / "table1.md").read_text()
+    capsys.readouterr()
+    assert _run(recipe, tmp_path, "--out", str(out), "--set", "n=3") == 2
+    err = capsys.readouterr().err
+    assert "--set n=2" in err and "--set n=3" in err and "--out DIR" in err and "--overwrite-out" in err
+    assert (out / "table1.md").read_text() == before
+    # the default folders differ by the --set values
+    monkeypatch.chdir(tmp_path)
+    assert _run(recipe, tmp_path, "--set", "n=3") == 0
+    assert _run(recipe, tmp_path) == 0
+    assert (tmp_path / "runs" / "small-n=3" / "run.json").is_file() and (tmp_path / "runs" / "small" / "run.json").is_file()
+
+
+def test_export_overwrite_hint_names_the_cli_flag(recipe, tmp_path, capsys):
+    out = tmp_path / "out"
+    (out / "m").mkdir(parents=True)
+    (out / "m" / "mine.txt").write_text("a user's file")
+    assert _run(recipe, tmp_path, "--out", str(out)) == 3
+    text = capsys.readouterr().out
+    assert "--overwrite-exports" in text and "overwrite=True" not in text
+    assert (out / "m" / "mine.txt").read_text() == "a user's file"
+    assert os.listdir(out / "m") == ["mine.txt"]
