@@ -68,6 +68,7 @@ CODES: dict[str, tuple[str, str]] = {
     "unused-variable": (WARNING, "a loop variable that the loop body never reads"),
     "duplicate-import": (WARNING, "the same file used twice"),
     "no-effect": (WARNING, "a statement that changes nothing"),
+    "tiny-percentage": (WARNING, "a sparsity below 1% written with `%` (0.25% is 0.0025)"),
 }
 
 
