@@ -205,7 +205,7 @@ def run(args) -> int:
     maps = write_heatmaps(outcomes, store, out_dir)
     write_run_record(out_dir, config=config, sources=result.sources, params=dict(result.ir.params),
                      outcomes=outcomes, store=store, started=started, seconds=time.time() - started)
-    _print_summary(console, outcomes, out_dir, time.perf_counter() - t0)
+    _print_summary(console, outcomes, out_dir, time.perf_counter() - t0, plain=reporter.plain)
     if maps:
         console.print(f"kept-structure heatmaps: {maps[0].parent}/ ({len(maps)} files)")
     return _print_failures(console, graph, outcomes)
@@ -228,15 +228,26 @@ def _print_failures(console, graph, outcomes) -> int:
     return 3 if failed else 0
 
 
-def _print_summary(console, outcomes, out_dir: Path, seconds: float) -> None:
+def _print_summary(console, outcomes, out_dir: Path, seconds: float, *, plain: bool = False) -> None:
+    """One line per node: a table that wraps (never truncates) node ids, or plain lines with `--plain`."""
+    from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title="run summary", show_lines=False)
-    for col in ("node", "op", "status", "time", "result"):
-        table.add_column(col)
-    for o in outcomes:
-        table.add_row(o.id, o.op, o.status, f"{o.seconds:.1f}s" if o.seconds else "", _summary_text(o.summary))
-    console.print(table)
+    if plain:
+        console.print("run summary")
+        for o in outcomes:
+            t = f"{o.seconds:.1f}s" if o.seconds else "-"
+            console.print(escape(f"{o.status:>10}  {o.id}  {o.op}  {t}  {_summary_text(o.summary)}".rstrip()))
+    else:
+        table = Table(title="run summary", show_lines=False)
+        table.add_column("node", overflow="fold", no_wrap=False, min_width=12)
+        for col in ("op", "status", "time"):
+            table.add_column(col, no_wrap=True)
+        table.add_column("result", overflow="fold")
+        for o in outcomes:
+            table.add_row(escape(o.id), o.op, o.status, f"{o.seconds:.1f}s" if o.seconds else "",
+                          escape(_summary_text(o.summary)))
+        console.print(table)
     counts = {}
     for o in outcomes:
         counts[o.status] = counts.get(o.status, 0) + 1

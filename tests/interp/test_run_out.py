@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -76,3 +77,33 @@ def test_export_overwrite_hint_names_the_cli_flag(recipe, tmp_path, capsys):
     assert "--overwrite-exports" in text and "overwrite=True" not in text
     assert (out / "m" / "mine.txt").read_text() == "a user's file"
     assert os.listdir(out / "m") == ["mine.txt"]
+
+
+BOX = {chr(c) for c in range(0x2500, 0x2580)}
+
+
+def test_plain_draws_no_box_characters(recipe, tmp_path, capsys):
+    assert _run(recipe, tmp_path, "--out", str(tmp_path / "out")) == 0
+    text = capsys.readouterr().out
+    assert "run summary" in text and "main/eval/tiny_gsm@0.1" in text
+    assert not BOX & set(text)
+
+
+def test_summary_table_wraps_long_node_ids_instead_of_truncating():
+    import io
+
+    from rich.console import Console
+
+    from resp_dsl.cli.run import _print_summary
+    from resp_dsl.runtime.interpreter import NodeOutcome
+
+    ids = ["resp[rho=0.2,dataset=gsm8k]+5/regenerate@0.3", "wanda[dataset=mathqa]/eval/mathqa@0.4"]
+    buf = io.StringIO()
+    console = Console(file=buf, width=60, force_terminal=False, color_system=None)
+    _print_summary(console, [NodeOutcome(i, "eval", "k", "done", 1.0, {"accuracy": 0.5, "n": 2, "correct": 1})
+                             for i in ids], Path("/nonexistent"), 1.0)
+    text = buf.getvalue()
+    assert "…" not in text
+    first_column = "".join(line.split("│")[1].strip() for line in text.splitlines() if line.count("│") > 2)
+    for i in ids:
+        assert i in first_column
