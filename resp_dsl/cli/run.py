@@ -26,11 +26,47 @@ def add_arguments(parser) -> None:
     parser.add_argument("--overwrite-out", action="store_true",
                         help="write into an --out folder that holds the results of another configuration")
     parser.add_argument("--overwrite-exports", action="store_true", help="replace earlier exports in --out")
-    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--threads", type=int, metavar="N", help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--plain", action="store_true", help="plain log lines instead of the live view")
+    parser.add_argument("--limit", type=_positive, metavar="N",
+                        help="smoke test: at most N problems per evaluation and N calibration samples "
+                             "(other keys than the full run, and its own default --out)")
+    parser.add_argument("--seed", type=int, metavar="S",
+                        help="use S as every sampling seed of the recipe (calibration, regeneration, evaluation)")
+    parser.add_argument("--batch-size", type=_batch_size, metavar="N|auto",
+                        help="prompts per generation/evaluation batch (default 64); auto starts at 256 on CUDA "
+                             "and halves on out-of-memory (sampling is seeded per problem, not per batch)")
+    sel = parser.add_mutually_exclusive_group()
+    sel.add_argument("--until", metavar="NODE",
+                     help="run NODE (an id from `plan`, or a glob such as '*/prune@0.3') and what it needs, nothing else")
+    sel.add_argument("--only", metavar="NODE",
+                     help="run just NODE (id or glob); what it needs must already be in the store")
     parser.add_argument("--keep-going", action="store_true",
                         help="after a node fails, still run every node that does not depend on it "
                              "(exit code 3 if any failed; a failing report never stops the others)")
+
+
+def _positive(text: str) -> int:
+    import argparse
+
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return n
+
+
+def _batch_size(text: str):
+    import argparse
+
+    from resp_dsl.generation.base import parse_batch_size
+
+    try:
+        return parse_batch_size(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1 or auto, got {text!r}") from None
 
 
 class RichReporter:
@@ -163,8 +199,9 @@ def run(args) -> int:
 
     name = result.ir.name if result.ir is not None else Path(args.file).stem
     overrides = parse_overrides(args.overrides) or {}
-    out_dir = Path(args.out).expanduser() if args.out else default_out_dir(name, overrides)
-    config = configuration(args.file, overrides)
+    options = {"limit": args.limit, "seed": args.seed}
+    out_dir = Path(args.out).expanduser() if args.out else default_out_dir(name, overrides, options)
+    config = configuration(args.file, overrides, options)
     try:
         if not args.overwrite_out:
             claim_out_dir(out_dir, config)
@@ -172,15 +209,29 @@ def run(args) -> int:
         print(f"resp-dsl: error: {exc}", file=sys.stderr)
         print("  hint: pass --out DIR to keep both, or --overwrite-out to write into it anyway", file=sys.stderr)
         return 2
-    graph = result.graph
+    from resp_dsl.compile.run_options import SelectionError, ancestors, apply_run_options, match
+
+    graph = apply_run_options(result.graph, limit=args.limit, seed=args.seed)
+    targets = compute = None
+    try:
+        if args.until or args.only:
+            picked = match(graph, args.until or args.only)
+            targets = ancestors(graph, picked)
+            compute = set(picked) if args.only else None
+    except SelectionError as exc:
+        print(f"resp-dsl: error: {exc}", file=sys.stderr)
+        if exc.hint:
+            print(f"  hint: {exc.hint}", file=sys.stderr)
+        return 2
     started = time.time()
-    console.print(f"[bold]{name}[/]: {len(graph.nodes)} nodes, store {cache}, outputs {out_dir}")
+    console.print(f"[bold]{name}[/]: {len(targets) if targets else len(graph.nodes)} nodes, store {cache}, outputs {out_dir}")
     t0 = time.perf_counter()
     reporter = RichReporter(console, plain=args.plain or not console.is_terminal)
     try:
         with reporter:
             outcomes = run_graph(graph, store=store, out_dir=out_dir, reporter=reporter,
-                                 overwrite_exports=args.overwrite_exports, keep_going=args.keep_going)
+                                 overwrite_exports=args.overwrite_exports, keep_going=args.keep_going,
+                                 targets=targets, compute=compute, batch_size=args.batch_size)
     except NodeFailed as exc:
         from rich.markup import escape
 

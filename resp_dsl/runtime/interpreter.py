@@ -46,18 +46,22 @@ def _nodes_in_order(graph) -> list[Any]:
 
 
 def run_graph(graph, *, store, out_dir: Path, reporter=None, overwrite_exports: bool = False,
-              targets: set[str] | None = None, keep_going: bool = False) -> list[NodeOutcome]:
+              targets: set[str] | None = None, keep_going: bool = False, compute: set[str] | None = None,
+              batch_size: int | str | None = None) -> list[NodeOutcome]:
     """Execute `graph`; returns one outcome per node. Raises NodeFailed with the failing node.
 
     A failing report never stops the run (the other reports and the exports are still
     written); with `keep_going` no failure does: every node that does not depend on a
     failed one still runs, the failed ones have status "failed" (with `error`, `hint`) and
-    their descendants "skipped". A caller tells a partial run by those statuses."""
+    their descendants "skipped". A caller tells a partial run by those statuses.
+
+    `targets`: run only these nodes (with `--until`, a node and its ancestors); `compute`:
+    the nodes that may be computed, the others must be in the store (`--only`)."""
     reporter = reporter or _PlainReporter()
-    nodes = _nodes_in_order(graph)
+    nodes = [n for n in _nodes_in_order(graph) if targets is None or n.id in targets]
     keys = {n.id: graph.key(n.id) for n in nodes}
     ctx = RunContext(store=store, out_dir=Path(out_dir), progress=reporter.progress, log=reporter.log,
-                     overwrite_exports=overwrite_exports)
+                     overwrite_exports=overwrite_exports, batch_size=batch_size)
     outcomes: dict[str, NodeOutcome] = {}
     artifacts: dict[str, Artifact] = {}
     preflight(nodes)
@@ -70,7 +74,7 @@ def run_graph(graph, *, store, out_dir: Path, reporter=None, overwrite_exports: 
             reporter.node(node.id, "skipped", outcomes[node.id])
             continue
         try:
-            _run_node(ctx, node, key, store, artifacts, outcomes, reporter)
+            _run_node(ctx, node, key, store, artifacts, outcomes, reporter, compute)
         except NodeFailed as exc:
             if not (keep_going or node.op == "report"):
                 raise
@@ -81,7 +85,7 @@ def run_graph(graph, *, store, out_dir: Path, reporter=None, overwrite_exports: 
     return [outcomes[n.id] for n in nodes]
 
 
-def _run_node(ctx, node, key, store, artifacts, outcomes, reporter) -> str:
+def _run_node(ctx, node, key, store, artifacts, outcomes, reporter, compute=None) -> str:
     """Reuse or compute one node; records its artifact and outcome. Raises NodeFailed."""
     status = "done"
     if store.has(key):
@@ -98,6 +102,9 @@ def _run_node(ctx, node, key, store, artifacts, outcomes, reporter) -> str:
                          f"and is recomputed: {exc}")
             store.rm(key)
             status = "recomputed"
+    if compute is not None and node.id not in compute:
+        raise NodeFailed(node, key, "is not in the store, and --only runs just the nodes it names",
+                         f"run with --until {node.id} first (or --until the node you named)", None)
     if node.op not in OPS:
         raise NodeFailed(node, key, f"op {node.op!r} has no implementation in this runtime", None, None)
     inputs = {role: artifacts[pid] for role, pid in node.inputs.items()}

@@ -77,6 +77,7 @@ class RunContext:
 
     _extractors: dict = field(default_factory=dict)
     summaries: dict = field(default_factory=dict)  # node id -> summary of every node finished in this run
+    batch_size: int | str | None = None  # `run --batch-size`: generation/eval batches (not in any key)
 
     def extractor(self, source: str, like_model):
         """The answer-extractor model named by an eval's `extractor=`, loaded once per run."""
@@ -253,7 +254,7 @@ def _generate(ctx: RunContext, model, tok, prompts: list[str], params: dict, out
     checkpoint = JsonlCheckpoint(ctx.partial / "generations.jsonl") if getattr(ctx, "partial", None) else None
     return backend(model, tok, prompts, max_new_tokens=params.get("max_tokens", 2048),
                    temperature=params.get("temperature", 0.6), top_p=params.get("top_p", 0.95),
-                   top_k=params.get("top_k", 0), seed=seed, batch_size=params.get("batch_size", 64),
+                   top_k=params.get("top_k", 0), seed=seed, batch_size=ctx.batch_size or params.get("batch_size", 64),
                    progress=lambda d, t: ctx.progress(label, d, t), checkpoint=checkpoint)
 
 
@@ -501,7 +502,8 @@ def op_eval(ctx: RunContext, node, inputs: dict[str, Artifact], out: Path) -> di
     common = dict(split=p.get("split", "test"), limit=p.get("limit"), shots=p.get("shots"),
                   chat=p.get("chat", True), enable_thinking=p.get("enable_thinking", True),
                   max_new_tokens=p.get("max_new_tokens", 2048), temperature=p.get("temperature", 0.6),
-                  top_p=p.get("top_p", 0.95), seed=p.get("seed", 0), batch_size=p.get("batch_size", 64))
+                  top_p=p.get("top_p", 0.95), seed=p.get("seed", 0),
+                  batch_size=ctx.batch_size or p.get("batch_size", 64))
     if p.get("harness", "direct") == "lm_eval":
         result = evaluate_lm_eval(model, tok, task, **common)
     else:

@@ -53,16 +53,21 @@ def _umask() -> int:
     return mask
 
 
-def configuration(recipe: str | Path, overrides: dict[str, str]) -> dict:
-    """What identifies a run's results: the recipe file and its `--set` values."""
-    return {"recipe": str(Path(recipe).resolve()), "set": dict(sorted(overrides.items()))}
+def configuration(recipe: str | Path, overrides: dict[str, str], options: dict | None = None) -> dict:
+    """What identifies a run's results: the recipe file, its `--set` values and the run options
+    that change results (`--limit`, `--seed`)."""
+    out = {"recipe": str(Path(recipe).resolve()), "set": dict(sorted(overrides.items()))}
+    out.update({k: v for k, v in sorted((options or {}).items()) if v is not None})
+    return out
 
 
-def default_out_dir(name: str, overrides: dict[str, str]) -> Path:
-    """`runs/<recipe>`, or `runs/<recipe>-n=8,seed=1` with `--set` values: other values, other folder."""
-    if not overrides:
+def default_out_dir(name: str, overrides: dict[str, str], options: dict | None = None) -> Path:
+    """`runs/<recipe>`, or `runs/<recipe>-n=8,seed=1` with `--set` values (and `--limit`/`--seed`):
+    other values, other folder."""
+    tags = sorted(overrides.items()) + [(k, v) for k, v in sorted((options or {}).items()) if v is not None]
+    if not tags:
         return Path("runs") / name
-    tag = ",".join(f"{k}={v}" for k, v in sorted(overrides.items()))
+    tag = ",".join(f"{k}={v}" for k, v in tags)
     return Path("runs") / ("".join(c if c.isalnum() or c in "-_.=," else "_" for c in f"{name}-{tag}"))
 
 
@@ -77,7 +82,8 @@ def claim_out_dir(out_dir: Path, config: dict) -> None:
         return
     if old and old != config:
         def show(c: dict) -> str:
-            sets = " ".join(f"--set {k}={v}" for k, v in c.get("set", {}).items()) or "no --set values"
+            sets = " ".join([f"--set {k}={v}" for k, v in c.get("set", {}).items()] +
+                            [f"--{k} {c[k]}" for k in ("limit", "seed") if k in c]) or "no --set values"
             return f"{c.get('recipe')} with {sets}"
 
         raise OutDirTaken(f"{out_dir} holds the results of {show(old)}; this run is {show(config)}")

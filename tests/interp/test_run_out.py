@@ -107,3 +107,28 @@ def test_summary_table_wraps_long_node_ids_instead_of_truncating():
     first_column = "".join(line.split("│")[1].strip() for line in text.splitlines() if line.count("│") > 2)
     for i in ids:
         assert i in first_column
+
+
+def test_until_runs_a_node_and_its_inputs_only_then_only_reuses_them(recipe, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert _run(recipe, tmp_path, "--out", str(out), "--only", "main/eval/tiny_gsm@0.1") == 3
+    assert "--until" in capsys.readouterr().out
+    assert _run(recipe, tmp_path, "--out", str(out), "--until", "*/prune@0.1") == 0
+    rec = json.loads((out / "run.json").read_text())
+    assert sorted(n["op"] for n in rec["nodes"]) == ["load_model", "prune", "score"]
+    assert _run(recipe, tmp_path, "--out", str(out), "--only", "main/eval/tiny_gsm@0.1") == 0
+    rec = json.loads((out / "run.json").read_text())
+    assert {n["id"]: n["status"] for n in rec["nodes"]}["main/eval/tiny_gsm@0.1"] == "done"
+    assert {n["status"] for n in rec["nodes"] if n["op"] != "eval"} == {"cached"}
+
+
+def test_limit_is_a_smoke_run_with_its_own_keys_and_folder(recipe, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert _run(recipe, tmp_path, "--limit", "1") == 0
+    assert _run(recipe, tmp_path) == 0
+    smoke = json.loads((tmp_path / "runs" / "small-limit=1" / "run.json").read_text())
+    full = json.loads((tmp_path / "runs" / "small" / "run.json").read_text())
+    evals = lambda rec: {n["id"]: n for n in rec["nodes"] if n["op"] == "eval"}  # noqa: E731
+    for nid, n in evals(smoke).items():
+        assert n["summary"]["n"] == 1 and evals(full)[nid]["summary"]["n"] == 2
+        assert n["key"] != evals(full)[nid]["key"] and evals(full)[nid]["status"] == "done"
