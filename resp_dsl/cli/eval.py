@@ -46,17 +46,14 @@ def task_settings(name: str) -> dict:
 
 
 def run(args) -> int:
-    try:
-        import torch
-    except ImportError:
-        print("resp-dsl: error: `eval` needs the torch extra: pip install 'resp-dsl[torch]'", file=sys.stderr)
+    from resp_dsl.cli.check import torch_for
+
+    if torch_for("eval", args.threads) is None:
         return 2
     from resp_dsl.evaluation import evaluate_direct
     from resp_dsl.models.loading import LoadError, load_model
     from resp_dsl.tasks import TaskError, get_task
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
     s = task_settings(args.task)
     overrides = {"split": args.split, "shots": args.shots, "max_new_tokens": args.max_new_tokens,
                  "temperature": args.temperature, "top_p": args.top_p, "seed": args.seed}

@@ -181,14 +181,10 @@ def run(args) -> int:
     from rich.console import Console
 
     console = Console(stderr=False, highlight=False)
-    try:
-        import torch  # the run needs the torch extra; check/plan do not
-    except ImportError:
-        print("resp-dsl: error: `run` needs the torch extra: pip install 'resp-dsl[torch]'", file=sys.stderr)
-        return 2
+    from resp_dsl.cli.check import torch_for
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    if torch_for("run", args.threads) is None:  # the run needs the torch extra; check/plan do not
+        return 2
     from resp_dsl.runtime.interpreter import NodeFailed, run_graph
     from resp_dsl.runtime.store import LockedError, Store, default_cache_dir
 

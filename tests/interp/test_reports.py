@@ -10,6 +10,8 @@ import pytest
 
 pytest.importorskip("torch")
 
+from interp_helpers import Quiet  # noqa: E402
+
 from resp_dsl.compile.pipeline import compile_text  # noqa: E402
 from resp_dsl.runtime.interpreter import NodeFailed, run_graph  # noqa: E402
 from resp_dsl.runtime.store import Store  # noqa: E402
@@ -22,23 +24,6 @@ task tiny_gsm shots=0 max_new_tokens=6 limit=2
 score taylor decode_only on heads, channels
 calibrate self_generated from tiny_gsm n=2 max_tokens=6
 """
-
-
-class Quiet:
-    def __init__(self):
-        self.events = []
-
-    def start(self, nodes):
-        pass
-
-    def node(self, node_id, status, outcome):
-        self.events.append((node_id, status))
-
-    def progress(self, label, done, total):
-        pass
-
-    def log(self, message):
-        self.events.append(("log", message))
 
 
 def _graph(model, body: str):

@@ -132,3 +132,23 @@ def test_limit_is_a_smoke_run_with_its_own_keys_and_folder(recipe, tmp_path, mon
     for nid, n in evals(smoke).items():
         assert n["summary"]["n"] == 1 and evals(full)[nid]["summary"]["n"] == 2
         assert n["key"] != evals(full)[nid]["key"] and evals(full)[nid]["status"] == "done"
+
+
+def test_keep_going_cli_writes_what_it_can_and_exits_3(tmp_path, tiny_model_dir, capsys):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"q": "no question or answer field"}\n')
+    p = tmp_path / "two.prune"
+    p.write_text(RECIPE.format(model=tiny_model_dir).replace(
+        "eval tiny_gsm at [dense, 0.1] limit=n\n",
+        f'task broken from "{bad}" shots=0 max_new_tokens=4\neval tiny_gsm at [dense, 0.1] limit=n\n'
+        "eval broken at [0.1]\n"))
+    out = tmp_path / "out"
+    assert _run(p, tmp_path, "--out", str(out)) == 3  # stops at the failing node
+    assert _run(p, tmp_path, "--out", str(tmp_path / "out2"), "--keep-going") == 3
+    text = capsys.readouterr().out
+    assert "main/eval/broken@0.1" in text and "failed" in text
+    rec = json.loads((tmp_path / "out2" / "run.json").read_text())
+    status = {n["id"]: n["status"] for n in rec["nodes"]}
+    assert status["main/eval/broken@0.1"] == "failed"
+    assert status["main/eval/tiny_gsm@0.1"] in ("done", "cached") and status["report/table1"] == "skipped"
+    assert (tmp_path / "out2" / "m" / "resp_dsl.json").is_file()
