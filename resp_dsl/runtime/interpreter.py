@@ -51,7 +51,7 @@ def run_graph(graph, *, store, out_dir: Path, reporter=None, overwrite_exports: 
     """Execute `graph`; returns one outcome per node. Raises NodeFailed with the failing node.
 
     A failing report never stops the run (the other reports and the exports are still
-    written); with `keep_going` no failure does: every node that does not depend on a
+    written); with `keep_going` no failing op does: every node that does not depend on a
     failed one still runs, the failed ones have status "failed" (with `error`, `hint`) and
     their descendants "skipped". A caller tells a partial run by those statuses.
 
@@ -68,65 +68,58 @@ def run_graph(graph, *, store, out_dir: Path, reporter=None, overwrite_exports: 
     reporter.start([(n.id, n.op, keys[n.id]) for n in nodes])
     for node in nodes:
         key = keys[node.id]
+        status = "done"
         blocked = [p for p in node.inputs.values() if outcomes[p].status in ("failed", "skipped")]
         if blocked:
             outcomes[node.id] = NodeOutcome(node.id, node.op, key, "skipped", error=f"needs {blocked[0]}, which failed")
             reporter.node(node.id, "skipped", outcomes[node.id])
             continue
+        if store.has(key):
+            try:
+                entry = store.open(key, verify=True)
+                summary = _read_summary(Path(entry.path))
+                if _outputs_present(ctx, node, Path(entry.path), summary):
+                    artifacts[node.id] = Artifact(key, node.op, Path(entry.path), dict(entry.meta))
+                    outcomes[node.id] = NodeOutcome(node.id, node.op, key, "cached", summary=summary)
+                    reporter.node(node.id, "cached", outcomes[node.id])
+                    ctx.summaries[node.id] = summary
+                    continue
+            except Exception as exc:  # CorruptEntryError and anything unreadable: recompute
+                reporter.log(f"warning: the cached entry of {node.id} ({key[:12]}) is corrupt "
+                             f"and is recomputed: {exc}")
+                store.rm(key)
+                status = "recomputed"
+        if compute is not None and node.id not in compute:
+            raise NodeFailed(node, key, "is not in the store, and --only runs just the nodes it names",
+                             f"run with --until {node.id} first (or --until the node you named)", None)
+        if node.op not in OPS:
+            raise NodeFailed(node, key, f"op {node.op!r} has no implementation in this runtime", None, None)
+        inputs = {role: artifacts[pid] for role, pid in node.inputs.items()}
+        reporter.node(node.id, "running", None)
+        ctx.partial = store.partial_dir(key)
+        t0 = time.perf_counter()
         try:
-            _run_node(ctx, node, key, store, artifacts, outcomes, reporter, compute)
-        except NodeFailed as exc:
+            # The entry holds only what its key determines: no node id, arm or label of this recipe.
+            with store.write(key, {"op": node.op, "params": node.params}) as tmp:
+                summary = OPS[node.op](ctx, node, inputs, Path(tmp)) or {}
+                (Path(tmp) / SUMMARY).write_text(json.dumps(summary, sort_keys=True), encoding="utf-8")
+            seconds = time.perf_counter() - t0
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:  # name the node and where its partial results are
+            failed = NodeFailed(node, key, str(exc), exc.hint, ctx.partial) if isinstance(exc, OpError) else \
+                NodeFailed(node, key, f"{type(exc).__name__}: {exc}", None, ctx.partial)
             if not (keep_going or node.op == "report"):
-                raise
-            outcomes[node.id] = NodeOutcome(node.id, node.op, key, "failed", error=str(exc), hint=exc.hint)
+                raise failed from exc
+            outcomes[node.id] = NodeOutcome(node.id, node.op, key, "failed", error=str(failed), hint=failed.hint)
             reporter.node(node.id, "failed", outcomes[node.id])
             continue
-        ctx.summaries[node.id] = outcomes[node.id].summary
+        entry = store.open(key, verify=False)
+        artifacts[node.id] = Artifact(key, node.op, Path(entry.path), dict(entry.meta))
+        outcomes[node.id] = NodeOutcome(node.id, node.op, key, status, seconds, summary)
+        ctx.summaries[node.id] = summary
+        reporter.node(node.id, status, outcomes[node.id])
     return [outcomes[n.id] for n in nodes]
-
-
-def _run_node(ctx, node, key, store, artifacts, outcomes, reporter, compute=None) -> str:
-    """Reuse or compute one node; records its artifact and outcome. Raises NodeFailed."""
-    status = "done"
-    if store.has(key):
-        try:
-            entry = store.open(key, verify=True)
-            summary = _read_summary(Path(entry.path))
-            if _outputs_present(ctx, node, Path(entry.path), summary):
-                artifacts[node.id] = Artifact(key, node.op, Path(entry.path), dict(entry.meta))
-                outcomes[node.id] = NodeOutcome(node.id, node.op, key, "cached", summary=summary)
-                reporter.node(node.id, "cached", outcomes[node.id])
-                return "cached"
-        except Exception as exc:  # CorruptEntryError and anything unreadable: recompute
-            reporter.log(f"warning: the cached entry of {node.id} ({key[:12]}) is corrupt "
-                         f"and is recomputed: {exc}")
-            store.rm(key)
-            status = "recomputed"
-    if compute is not None and node.id not in compute:
-        raise NodeFailed(node, key, "is not in the store, and --only runs just the nodes it names",
-                         f"run with --until {node.id} first (or --until the node you named)", None)
-    if node.op not in OPS:
-        raise NodeFailed(node, key, f"op {node.op!r} has no implementation in this runtime", None, None)
-    inputs = {role: artifacts[pid] for role, pid in node.inputs.items()}
-    reporter.node(node.id, "running", None)
-    ctx.partial = store.partial_dir(key)
-    t0 = time.perf_counter()
-    try:
-        with store.write(key, {"op": node.op, "params": node.params}) as tmp:
-            summary = OPS[node.op](ctx, node, inputs, Path(tmp)) or {}
-            (Path(tmp) / SUMMARY).write_text(json.dumps(summary, sort_keys=True), encoding="utf-8")
-        seconds = time.perf_counter() - t0
-    except OpError as exc:
-        raise NodeFailed(node, key, str(exc), exc.hint, ctx.partial) from exc
-    except KeyboardInterrupt:
-        raise
-    except Exception as exc:  # an unexpected failure: name the node and where its partial results are
-        raise NodeFailed(node, key, f"{type(exc).__name__}: {exc}", None, ctx.partial) from exc
-    entry = store.open(key, verify=False)
-    artifacts[node.id] = Artifact(key, node.op, Path(entry.path), dict(entry.meta))
-    outcomes[node.id] = NodeOutcome(node.id, node.op, key, status, seconds, summary)
-    reporter.node(node.id, status, outcomes[node.id])
-    return status
 
 
 def preflight(nodes) -> None:

@@ -176,8 +176,8 @@ def wilson(correct: int, n: int, z: float = Z95) -> tuple[float, float]:
 # figures: a pure layout, then drawing
 
 
-def plot_series(tables) -> dict[str, list[dict]]:
-    """{group: [{label, x (%), y (%), lo, hi (% error bar lengths), n}, ...]} in legend order."""
+def plot_series(tables, x_scale: float = 100.0) -> dict[str, list[dict]]:
+    """{group: [{label, x, y (%), lo, hi (% error bar lengths), n}, ...]} in legend order; x times `x_scale`."""
     out = {}
     for g, (rl, cl, cells) in tables.items():
         series = []
@@ -193,7 +193,8 @@ def plot_series(tables) -> dict[str, list[dict]]:
                 lo.append(100 * (row["accuracy"] - a))
                 hi.append(100 * (b - row["accuracy"]))
                 ns.append(row["n"])
-            series.append({"label": str(r), "x": [100 * float(x) for x in xs], "y": ys, "lo": lo, "hi": hi, "n": ns})
+            series.append({"label": str(r), "x": [x_scale * float(x) for x in xs], "y": ys, "lo": lo, "hi": hi,
+                           "n": ns})
         out[g] = series
     return out
 
@@ -207,17 +208,17 @@ def _plt():
     return plt
 
 
-def plot_accuracy(tables, path: Path) -> list[Path]:
+def plot_accuracy(tables, path: Path, x: str = "sparsity") -> list[Path]:
     plt = _plt()
     written = []
-    for g, series in plot_series(tables).items():
+    for g, series in plot_series(tables, 100.0 if x == "sparsity" else 1.0).items():
         fig, ax = plt.subplots(figsize=(5.5, 3.8), dpi=120)
         for i, s in enumerate(series):
             ax.errorbar(s["x"], s["y"], yerr=[s["lo"], s["hi"]], marker=MARKERS[i % len(MARKERS)],
                         linestyle=LINESTYLES[(i // len(MARKERS) + i) % len(LINESTYLES)], capsize=3,
                         markersize=5, alpha=0.9, label=s["label"])
         ns = sorted({n for s in series for n in s["n"]})
-        ax.set_xlabel("sparsity (%)")
+        ax.set_xlabel("sparsity (%)" if x == "sparsity" else x)
         ax.set_ylabel("accuracy (%), 95% Wilson interval")
         ax.set_title(f"{g} (n = {', '.join(map(str, ns))})")
         ax.set_ylim(-3, 103)  # points at 0% and 100% stay whole
@@ -322,11 +323,15 @@ def build(params: dict, rows: list[dict], out: Path | None, selections: dict[str
         texts = {f"{name}.md": markdown_table(tables, rows_by), f"{name}.csv": csv_table(rows),
                  f"{name}.json": json.dumps(rows, indent=1) + "\n"}
     elif kind == "plot":
-        tables = pivot(rows, rows_by="arm", cols_by=params.get("x") or "sparsity", split_by=params.get("by") or "task")
+        x = params.get("x") or "sparsity"
+        if x != "sparsity":  # e.g. `vs rho`: one curve per arm and sparsity
+            rows = [{**r, "series": f"{r['arm_name']} @ {_fmt_col(r['sparsity'])}"} for r in rows]
+        tables = pivot(rows, rows_by="arm" if x == "sparsity" else "series", cols_by=x,
+                       split_by=params.get("by") or "task")
         plot_series(tables)
         texts = {f"{name}.json": json.dumps(rows, indent=1) + "\n"}
         if out is not None:
-            files += plot_accuracy(tables, out / f"{name}.png")
+            files += plot_accuracy(tables, out / f"{name}.png", x)
     elif kind == "heatmap":
         grid = heatmap_grid(rows, rows_by=rows_by, cols_by=cols_by)
         texts = {f"{name}.json": json.dumps(rows, indent=1) + "\n"}

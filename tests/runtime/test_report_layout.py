@@ -47,3 +47,14 @@ def test_build_without_out_writes_nothing_but_checks_cells():
 
     with pytest.raises(ReportError, match="two results fall into the cell"):
         build({"kind": "table", "name": "t", "rows": "task", "cols": "sparsity"}, rows, None)
+
+
+def test_plot_vs_a_loop_variable_draws_one_curve_per_arm_and_sparsity(tmp_path):
+    pytest.importorskip("matplotlib")
+    rows = [r for r in _rows() if r["sparsity"] == 0.3]
+    params = {"kind": "plot", "name": "p", "x": "rho", "by": None}
+    files = build(params, rows, tmp_path)
+    assert [f.name for f in files] == ["p_tiny_gsm.png", "p.json"]
+    tables = pivot([{**r, "series": "r @ 30%"} for r in rows], rows_by="series", cols_by="rho", split_by="task")
+    (series,) = plot_series(tables, 1.0)["tiny_gsm"]
+    assert series["label"] == "r @ 30%" and series["x"] == [0.2, 1.0, 10.0]
