@@ -12,6 +12,8 @@ import json
 import sys
 from pathlib import Path
 
+from resp_dsl.cli.check import batch_size_arg
+
 
 def add_arguments(parser) -> None:
     parser.add_argument("model", metavar="DIR", help="model directory (dense or any export format) or hub id")
@@ -23,7 +25,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--temperature", type=float, help="sampling temperature, 0 = greedy (default: the task's)")
     parser.add_argument("--top-p", type=float, help="nucleus sampling mass (default: the task's)")
     parser.add_argument("--seed", type=int, help="sampling seed, per problem (default: the task's)")
-    parser.add_argument("--batch-size", type=int, default=64, metavar="N", help="prompts per generation batch (default 64)")
+    parser.add_argument("--batch-size", type=batch_size_arg, default=64, metavar="N|auto",
+                        help="prompts per generation batch (default 64); auto starts at 256 on CUDA, halves on OOM")
     parser.add_argument("--dtype", default="fp32", help="fp32, bf16, fp16 or auto (default fp32)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda[:i] (default cpu)")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")

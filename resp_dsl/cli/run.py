@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from resp_dsl.cli.check import add_common, compile_for_cli, print_diagnostics
+from resp_dsl.cli.check import add_common, batch_size_arg, compile_for_cli, print_diagnostics
 
 
 def add_arguments(parser) -> None:
@@ -33,7 +33,7 @@ def add_arguments(parser) -> None:
                              "(other keys than the full run, and its own default --out)")
     parser.add_argument("--seed", type=int, metavar="S",
                         help="use S as every sampling seed of the recipe (calibration, regeneration, evaluation)")
-    parser.add_argument("--batch-size", type=_batch_size, metavar="N|auto",
+    parser.add_argument("--batch-size", type=batch_size_arg, metavar="N|auto",
                         help="prompts per generation/evaluation batch (default 64); auto starts at 256 on CUDA "
                              "and halves on out-of-memory (sampling is seeded per problem, not per batch)")
     sel = parser.add_mutually_exclusive_group()
@@ -56,17 +56,6 @@ def _positive(text: str) -> int:
     if n < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
     return n
-
-
-def _batch_size(text: str):
-    import argparse
-
-    from resp_dsl.generation.base import parse_batch_size
-
-    try:
-        return parse_batch_size(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1 or auto, got {text!r}") from None
 
 
 class RichReporter:
