@@ -240,7 +240,8 @@ def run(args) -> int:
 
     maps = write_heatmaps(outcomes, store, out_dir)
     write_run_record(out_dir, config=config, sources=result.sources, params=dict(result.ir.params),
-                     outcomes=outcomes, store=store, started=started, seconds=time.time() - started)
+                     outcomes=outcomes, store=store, started=started, seconds=time.time() - started,
+                     resolved=result.ir.canonical())
     _print_summary(console, outcomes, out_dir, time.perf_counter() - t0, plain=reporter.plain)
     if maps:
         console.print(f"kept-structure heatmaps: {maps[0].parent}/ ({len(maps)} files)")

@@ -1,7 +1,8 @@
 """What a reader of a run's `--out` folder needs besides the tables: how it was made.
 
-``<out>/run.json``   the recipe, the `--set` values, the resolved params, every node's key and
-                     status, package versions, the machine, start time and duration
+``<out>/run.json``   the recipe, the `--set` values, the resolved params and recipe (every arm with
+                     its settings after imports, loops and `--set`), every node's key and status,
+                     package versions, the machine, start time and duration
 ``<out>/recipe/``    the recipe and every file it `use`s, as they were read
 ``<out>/samples/``   one JSONL per evaluation: prompt, output, extracted answer, gold, correct
                      (what lm-eval's `--log_samples` keeps)
@@ -119,7 +120,7 @@ def write_samples(records: list[dict], path: Path) -> Path:
 
 
 def write_run_record(out_dir: Path, *, config: dict, sources: dict[str, str], params: dict, outcomes,
-                     store, started: float, seconds: float) -> Path:
+                     store, started: float, seconds: float, resolved: dict | None = None) -> Path:
     """run.json, the recipe's sources and each evaluation's samples, into `out_dir`."""
     from resp_dsl.runtime.report import _slug
 
@@ -134,7 +135,7 @@ def write_run_record(out_dir: Path, *, config: dict, sources: dict[str, str], pa
             if f.is_file():
                 write_samples(samples_of(json.loads(f.read_text(encoding="utf-8"))),
                               out_dir / "samples" / f"{_slug(o.id)}.jsonl")
-    record = {"configuration": config, "params": params, "sources": list(sources),
+    record = {"configuration": config, "params": params, "sources": list(sources), "resolved": resolved,
               "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)), "seconds": round(seconds, 2),
               "nodes": [{"id": o.id, "op": o.op, "key": o.key, "status": o.status, "summary": o.summary}
                         for o in outcomes],

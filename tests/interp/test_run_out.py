@@ -42,6 +42,8 @@ def test_out_holds_recipe_settings_versions_machine_and_samples(recipe, tmp_path
     assert _run(recipe, tmp_path, "--out", str(out), "--set", "n=3") == 0
     rec = json.loads((out / "run.json").read_text())
     assert rec["configuration"]["set"] == {"n": "3"} and rec["params"] == {"n": 3}
+    (arm,) = rec["resolved"]["arms"]
+    assert [e["task"]["limit"] for e in arm["evals"]] == [3] and arm["score"]["method"] == "magnitude"
     assert rec["versions"]["torch"] and rec["versions"]["transformers"] and rec["machine"]["cpus"]
     assert {n["op"] for n in rec["nodes"]} >= {"load_model", "eval", "report"}
     assert (out / "recipe" / "small.prune").read_text() == recipe.read_text()
