@@ -112,7 +112,7 @@ class RichReporter:
             self.progress_view.remove_task(task_id)
             del self.bars[label]
         extra = f" in {outcome.seconds:.1f}s" if outcome.seconds else ""
-        info = _summary_text(outcome.summary)
+        info = outcome.error if outcome.error else _summary_text(outcome.summary)
         self.console.print(f"[dim][{self.finished}/{self.total}][/] {self.SYMBOL.get(status, status)} "
                            f"{escape(node_id)}{extra} {escape(info)}")
 
