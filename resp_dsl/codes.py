@@ -54,6 +54,7 @@ CODES: dict[str, tuple[str, str]] = {
     "unreachable-target": (ERROR, "a sparsity that the protected blocks make impossible"),
     "protect-out-of-range": (ERROR, "a protected block index outside the model"),
     "local-path-missing": (ERROR, "a local file or directory that does not exist"),
+    "report-unbuildable": (ERROR, "a report that cannot be built from the recipe's results"),
     # model-aware
     "unsupported-architecture": (ERROR, "a model family without an adapter"),
     "inconsistent-config": (ERROR, "a model config whose head/channel counts do not fit together"),
@@ -67,6 +68,7 @@ CODES: dict[str, tuple[str, str]] = {
     "unused-variable": (WARNING, "a loop variable that the loop body never reads"),
     "duplicate-import": (WARNING, "the same file used twice"),
     "no-effect": (WARNING, "a statement that changes nothing"),
+    "tiny-percentage": (WARNING, "a sparsity below 1% written with `%` (0.25% is 0.0025)"),
 }
 
 

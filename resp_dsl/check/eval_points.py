@@ -35,7 +35,7 @@ def check(recipe, ctx) -> list[Diagnostic]:
                 for p in item.points:
                     if 0 <= p < 1 and not reachable(arm, p) and (item.span, p) not in seen:
                         seen.add((item.span, p))
-                        out.append(Diagnostic("eval-point-not-reached", item.span,
+                        out.append(Diagnostic("eval-point-not-reached", item.spans.get(f"{p:g}", item.span),
                                               f'{kind} at {p:g}: arm "{arm.label}" never reaches that sparsity',
                                               hint=f"its schedule reaches {path}"))
     return out

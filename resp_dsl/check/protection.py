@@ -41,7 +41,7 @@ def check(recipe, ctx) -> list[Diagnostic]:
         for b in p.blocks:
             if not -L <= b < L and (p.span, b) not in seen:
                 seen.add((p.span, b))
-                out.append(Diagnostic("protect-out-of-range", p.span or arm.span,
+                out.append(Diagnostic("protect-out-of-range", p.spans.get(str(b)) or p.span or arm.span,
                                       f"block {b} does not exist: the model has {L} blocks (0..{L - 1})"))
         prot = p.resolve(L)
         need = needed_fraction(top, L, len(prot))

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from resp_dsl.diagnostics import Diagnostic
+from resp_dsl.ir.build import percent_hint
 
 
-def _bad(span, what, value, rule, out):
+def _bad(span, what, value, rule, out, hint=None):
     out.append(Diagnostic("out-of-range", span, f"{what} must be {rule}, got {value:g}" if isinstance(value, float)
-                          else f"{what} must be {rule}, got {value}"))
+                          else f"{what} must be {rule}, got {value}", hint=hint))
 
 
 def _task(task, span, out, seen):
@@ -63,17 +64,13 @@ def check(recipe, ctx) -> list[Diagnostic]:
             at = lambda key: seg.spans.get(key, seg.span)  # noqa: E731
             for t in seg.targets:
                 if not 0 < t < 1:
-                    _bad(at("targets"), "a sparsity", t, "strictly between 0 and 1", out)
+                    _bad(at("targets"), "a sparsity", t, "strictly between 0 and 1", out, percent_hint(t))
             if not 0 <= seg.rho <= 1:
                 _bad(at("rho"), "ρ", seg.rho, "in [0, 1]", out)
             if seg.steps is not None and seg.steps < 1:
                 _bad(at("steps"), "steps", seg.steps, ">= 1", out)
             if seg.every is not None and not 0 < seg.every < 1:
                 _bad(at("every"), "every", seg.every, "strictly between 0 and 1", out)
-        for ev in arm.evals:
+        for ev in arm.evals:  # evaluation points: checked where they are built, with their own spans
             _task(ev.task, ev.span, out, seen)
-            for p in ev.points:
-                if not 0 <= p < 1 and ("pt", ev.span, p) not in done:
-                    done.add(("pt", ev.span, p))
-                    _bad(ev.span, "an evaluation point", p, "in [0, 1)", out)
     return out

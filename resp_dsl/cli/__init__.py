@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "fmt": ("resp_dsl.cli.fmt", "format recipes canonically"),
     "ls": ("resp_dsl.cli.ls", "list stdlib fragments, shipped recipes and bundled models"),
     "run": ("resp_dsl.cli.run", "execute a recipe with checkpointing"),
+    "eval": ("resp_dsl.cli.eval", "accuracy of any model directory (dense or exported) on a task"),
     "cache": ("resp_dsl.cli.cache", "inspect and clean the checkpoint store"),
     "zoo": ("resp_dsl.cli.zoo", "build, train and evaluate the bundled tiny models"),
 }

@@ -26,6 +26,30 @@ def add_arguments(parser) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help="print only errors and warnings, no summary")
 
 
+def batch_size_arg(text: str):
+    """argparse type of --batch-size: a whole number >= 1 or `auto`."""
+    import argparse
+
+    from resp_dsl.generation.base import parse_batch_size
+
+    try:
+        return parse_batch_size(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1 or auto, got {text!r}") from None
+
+
+def torch_for(command: str, threads: int | None = None):
+    """torch, with `threads` CPU threads if given; None (after saying which extra to install) without it."""
+    try:
+        import torch
+    except ImportError:
+        print(f"resp-dsl: error: `{command}` needs the torch extra: pip install 'resp-dsl[torch]'", file=sys.stderr)
+        return None
+    if threads:
+        torch.set_num_threads(threads)
+    return torch
+
+
 def parse_overrides(items: list[str]) -> dict[str, str] | None:
     out = {}
     for item in items:

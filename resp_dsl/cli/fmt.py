@@ -15,7 +15,7 @@ from resp_dsl.diagnostics import render
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("files", nargs="+", metavar="FILE")
+    parser.add_argument("files", nargs="+", metavar="FILE", help="recipe files to format in place")
     parser.add_argument("--check", action="store_true", help="report files that are not formatted; change nothing")
     parser.add_argument("--diff", action="store_true", help="print a unified diff instead of writing")
 

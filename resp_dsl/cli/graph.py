@@ -10,9 +10,11 @@ from resp_dsl.cli.check import compile_for_cli, print_diagnostics
 
 def add_arguments(parser) -> None:
     parser.add_argument("file", metavar="FILE", help="recipe file (.prune)")
-    parser.add_argument("--format", choices=("dot", "mermaid", "json"), default="dot")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE")
-    parser.add_argument("--model-config", metavar="FILE")
+    parser.add_argument("--format", choices=("dot", "mermaid", "json"), default="dot",
+                        help="graphviz dot, mermaid, or JSON with every node's key (default: dot)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE",
+                        help="override a recipe `param` (repeatable)")
+    parser.add_argument("--model-config", metavar="FILE", help="config.json to use for model-aware checks")
     parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
 
 

@@ -1,4 +1,5 @@
-"""`resp-dsl ls`: stdlib fragments, shipped recipes and bundled models, with their first comment line."""
+"""`resp-dsl ls`: stdlib fragments, shipped recipes, tasks, score methods, graph ops and models,
+each with a one-line description. No torch."""
 
 from __future__ import annotations
 
@@ -8,8 +9,19 @@ from pathlib import Path
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("what", nargs="?", choices=("all", "stdlib", "recipes", "models"), default="all")
-    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument("what", nargs="?", choices=("all",) + SECTIONS, default="all",
+                        help="what to list (default: all of " + ", ".join(SECTIONS) + ")")
+    parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+
+
+SECTIONS = ("stdlib", "recipes", "tasks", "methods", "ops", "models")
+
+# One line per score method of the language (names: resp_dsl.ir.models.ScoreMethod).
+METHOD_DOCS = {
+    "taylor": "first-order Taylor importance |w * dL/dw| on calibration traces; `decode_only` (RESP) or `full` loss",
+    "wanda": "Wanda-sp: weight magnitude times input activation norm on calibration data (no gradients)",
+    "magnitude": "weight magnitude only; data-free (no calibration)",
+}
 
 
 def _doc(path: Path) -> str:
@@ -41,8 +53,34 @@ def listing() -> dict:
     rd = recipes_dir()
     out["recipes"] = [{"name": str(p.relative_to(rd.parent)), "doc": _doc(p)}
                       for p in sorted(rd.glob("*.prune"))] if rd else []
-    out["models"] = [{"name": k, "type": v["model_type"], "layers": v["num_hidden_layers"]}
-                     for k, v in registry().items()]
+    out["tasks"] = _tasks()
+    from typing import get_args
+
+    from resp_dsl.ir.models import ScoreMethod
+
+    out["methods"] = [{"name": m, "doc": METHOD_DOCS[m]} for m in get_args(ScoreMethod)]
+    from resp_dsl.compile.ops import OPS
+
+    out["ops"] = [{"name": o.name, "doc": f"v{o.version}: {o.doc}"} for o in OPS.values()]
+    out["models"] = [{"name": k, "type": v["model_type"], "layers": v["num_hidden_layers"],
+                      "doc": f"{v['model_type']}, {v['num_hidden_layers']} blocks, " +
+                             ("bundled: weights in the package, runs on a CPU" if k.startswith("zoo:")
+                              else "offline config (weights from the hub)")} for k, v in registry().items()]
+    return out
+
+
+def _tasks() -> list[dict]:
+    """Built-in tasks with their docstring's first line and the settings stdlib/tasks gives them."""
+    from resp_dsl.cli.eval import task_settings
+    from resp_dsl.tasks import TASKS
+
+    out = []
+    for name, cls in TASKS.items():
+        doc = (cls.__doc__ or "").strip().splitlines()[0].replace("``", "`") if cls.__doc__ else ""
+        s = task_settings(name)
+        out.append({"name": name, "doc": f"{doc} [stdlib/tasks: shots={s['shots']} max_new_tokens={s['max_new_tokens']} "
+                                         f"T={s['temperature']:g}]"})
+    out.append({"name": "jsonl:PATH", "doc": "your own JSONL file in GSM8K's schema (question, answer `... #### N`)"})
     return out
 
 
@@ -58,6 +96,5 @@ def run(args) -> int:
         print(f"{section}:")
         width = max((len(i["name"]) for i in items), default=0)
         for i in items:
-            extra = i.get("doc") if "doc" in i else f"{i['type']}, {i['layers']} blocks (offline config)"
-            print(f"  {i['name']:<{width}}  {extra}")
+            print(f"  {i['name']:<{width}}  {i['doc']}")
     return 0

@@ -12,24 +12,57 @@ import sys
 import time
 from pathlib import Path
 
-from resp_dsl.cli.check import add_common, compile_for_cli, print_diagnostics
+from resp_dsl.cli.check import add_common, batch_size_arg, compile_for_cli, print_diagnostics
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("file", metavar="FILE", help="recipe file (.prune)")
     add_common(parser)
     parser.add_argument("--cache", metavar="DIR", help="checkpoint store (default: $RESP_DSL_CACHE or ~/.cache/resp-dsl)")
-    parser.add_argument("--out", metavar="DIR", help="reports and exported models (default: runs/<recipe name>)")
+    parser.add_argument("--out", metavar="DIR",
+                        help="reports, exports, run.json (recipe, --set values, versions, machine) and per-problem "
+                             "eval samples (default: runs/<recipe name>, or runs/<recipe name>-<name=value,...> "
+                             "with --set); a folder holding another configuration's results is refused")
+    parser.add_argument("--overwrite-out", action="store_true",
+                        help="write into an --out folder that holds the results of another configuration")
     parser.add_argument("--overwrite-exports", action="store_true", help="replace earlier exports in --out")
-    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--threads", type=int, metavar="N", help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--plain", action="store_true", help="plain log lines instead of the live view")
+    parser.add_argument("--limit", type=_positive, metavar="N",
+                        help="smoke test: at most N problems per evaluation and N calibration samples "
+                             "(other keys than the full run, and its own default --out)")
+    parser.add_argument("--seed", type=int, metavar="S",
+                        help="use S as every sampling seed of the recipe (calibration, regeneration, evaluation)")
+    parser.add_argument("--batch-size", type=batch_size_arg, metavar="N|auto",
+                        help="prompts per generation/evaluation batch (default 64); auto starts at 256 on CUDA "
+                             "and halves on out-of-memory (sampling is seeded per problem, not per batch)")
+    sel = parser.add_mutually_exclusive_group()
+    sel.add_argument("--until", metavar="NODE",
+                     help="run NODE (an id from `plan`, or a glob such as '*/prune@0.3') and what it needs, nothing else")
+    sel.add_argument("--only", metavar="NODE",
+                     help="run just NODE (id or glob); what it needs must already be in the store")
+    parser.add_argument("--keep-going", action="store_true",
+                        help="after a node fails, still run every node that does not depend on it "
+                             "(exit code 3 if any failed; a failing report never stops the others)")
+
+
+def _positive(text: str) -> int:
+    import argparse
+
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return n
 
 
 class RichReporter:
     """Live view: a line per finished node, a bar per long op, a summary table at the end."""
 
     SYMBOL = {"cached": "[green]cached[/]", "done": "[bold green]done[/]", "recomputed": "[yellow]recomputed[/]",
-              "running": "[cyan]running[/]"}
+              "running": "[cyan]running[/]", "failed": "[bold red]failed[/]", "skipped": "[yellow]skipped[/]"}
 
     def __init__(self, console, plain: bool = False):
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -79,7 +112,7 @@ class RichReporter:
             self.progress_view.remove_task(task_id)
             del self.bars[label]
         extra = f" in {outcome.seconds:.1f}s" if outcome.seconds else ""
-        info = _summary_text(outcome.summary)
+        info = outcome.error if outcome.error else _summary_text(outcome.summary)
         self.console.print(f"[dim][{self.finished}/{self.total}][/] {self.SYMBOL.get(status, status)} "
                            f"{escape(node_id)}{extra} {escape(info)}")
 
@@ -137,29 +170,53 @@ def run(args) -> int:
     from rich.console import Console
 
     console = Console(stderr=False, highlight=False)
-    try:
-        import torch  # the run needs the torch extra; check/plan do not
-    except ImportError:
-        print("resp-dsl: error: `run` needs the torch extra: pip install 'resp-dsl[torch]'", file=sys.stderr)
-        return 2
+    from resp_dsl.cli.check import torch_for
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    if torch_for("run", args.threads) is None:  # the run needs the torch extra; check/plan do not
+        return 2
     from resp_dsl.runtime.interpreter import NodeFailed, run_graph
     from resp_dsl.runtime.store import LockedError, Store, default_cache_dir
 
     cache = Path(args.cache).expanduser() if args.cache else default_cache_dir()
     store = Store(cache)
+    from resp_dsl.cli.check import parse_overrides
+    from resp_dsl.runtime.provenance import OutDirTaken, claim_out_dir, configuration, default_out_dir
+
     name = result.ir.name if result.ir is not None else Path(args.file).stem
-    out_dir = Path(args.out).expanduser() if args.out else Path("runs") / name
-    graph = result.graph
-    console.print(f"[bold]{name}[/]: {len(graph.nodes)} nodes, store {cache}, outputs {out_dir}")
+    overrides = parse_overrides(args.overrides) or {}
+    options = {"limit": args.limit, "seed": args.seed}
+    out_dir = Path(args.out).expanduser() if args.out else default_out_dir(name, overrides, options)
+    config = configuration(args.file, overrides, options)
+    try:
+        if not args.overwrite_out:
+            claim_out_dir(out_dir, config)
+    except OutDirTaken as exc:
+        print(f"resp-dsl: error: {exc}", file=sys.stderr)
+        print("  hint: pass --out DIR to keep both, or --overwrite-out to write into it anyway", file=sys.stderr)
+        return 2
+    from resp_dsl.compile.run_options import SelectionError, ancestors, apply_run_options, match
+
+    graph = apply_run_options(result.graph, limit=args.limit, seed=args.seed)
+    targets = compute = None
+    try:
+        if args.until or args.only:
+            picked = match(graph, args.until or args.only)
+            targets = ancestors(graph, picked)
+            compute = set(picked) if args.only else None
+    except SelectionError as exc:
+        print(f"resp-dsl: error: {exc}", file=sys.stderr)
+        if exc.hint:
+            print(f"  hint: {exc.hint}", file=sys.stderr)
+        return 2
+    started = time.time()
+    console.print(f"[bold]{name}[/]: {len(targets) if targets else len(graph.nodes)} nodes, store {cache}, outputs {out_dir}")
     t0 = time.perf_counter()
     reporter = RichReporter(console, plain=args.plain or not console.is_terminal)
     try:
         with reporter:
             outcomes = run_graph(graph, store=store, out_dir=out_dir, reporter=reporter,
-                                 overwrite_exports=args.overwrite_exports)
+                                 overwrite_exports=args.overwrite_exports, keep_going=args.keep_going,
+                                 targets=targets, compute=compute, batch_size=args.batch_size)
     except NodeFailed as exc:
         from rich.markup import escape
 
@@ -179,23 +236,55 @@ def run(args) -> int:
         console.print(f"[bold red]error[/]: {exc} (is another run of this recipe in progress?)")
         return 3
     from resp_dsl.runtime.interpreter import write_heatmaps
+    from resp_dsl.runtime.provenance import write_run_record
 
     maps = write_heatmaps(outcomes, store, out_dir)
-    _print_summary(console, outcomes, out_dir, time.perf_counter() - t0)
+    write_run_record(out_dir, config=config, sources=result.sources, params=dict(result.ir.params),
+                     outcomes=outcomes, store=store, started=started, seconds=time.time() - started,
+                     resolved=result.ir.canonical())
+    _print_summary(console, outcomes, out_dir, time.perf_counter() - t0, plain=reporter.plain)
     if maps:
         console.print(f"kept-structure heatmaps: {maps[0].parent}/ ({len(maps)} files)")
-    return 0
+    return _print_failures(console, graph, outcomes)
 
 
-def _print_summary(console, outcomes, out_dir: Path, seconds: float) -> None:
+def _print_failures(console, graph, outcomes) -> int:
+    """Each failed node with where it is defined; 3 if any failed, else 0."""
+    from rich.markup import escape
+
+    failed = [o for o in outcomes if o.status == "failed"]
+    skipped = sum(o.status == "skipped" for o in outcomes)
+    for o in failed:
+        console.print(f"[bold red]error[/]: node {escape(o.id)} ({o.op}) failed: {escape(o.error or '')}")
+        console.print(f"  defined at {_span_location(graph.nodes[o.id])}")
+        if o.hint:
+            console.print(f"  hint: {escape(o.hint)}")
+    if failed:
+        console.print(f"{len(failed)} node(s) failed, {skipped} skipped because they depend on one; "
+                      "everything else is stored and written")
+    return 3 if failed else 0
+
+
+def _print_summary(console, outcomes, out_dir: Path, seconds: float, *, plain: bool = False) -> None:
+    """One line per node: a table that wraps (never truncates) node ids, or plain lines with `--plain`."""
+    from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title="run summary", show_lines=False)
-    for col in ("node", "op", "status", "time", "result"):
-        table.add_column(col)
-    for o in outcomes:
-        table.add_row(o.id, o.op, o.status, f"{o.seconds:.1f}s" if o.seconds else "", _summary_text(o.summary))
-    console.print(table)
+    if plain:
+        console.print("run summary")
+        for o in outcomes:
+            t = f"{o.seconds:.1f}s" if o.seconds else "-"
+            console.print(escape(f"{o.status:>10}  {o.id}  {o.op}  {t}  {_summary_text(o.summary)}".rstrip()))
+    else:
+        table = Table(title="run summary", show_lines=False)
+        table.add_column("node", overflow="fold", no_wrap=False, min_width=12)
+        for col in ("op", "status", "time"):
+            table.add_column(col, no_wrap=True)
+        table.add_column("result", overflow="fold")
+        for o in outcomes:
+            table.add_row(escape(o.id), o.op, o.status, f"{o.seconds:.1f}s" if o.seconds else "",
+                          escape(_summary_text(o.summary)))
+        console.print(table)
     counts = {}
     for o in outcomes:
         counts[o.status] = counts.get(o.status, 0) + 1

@@ -10,12 +10,12 @@ from pathlib import Path
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="zoo_command", metavar="ACTION", required=True)
     d = sub.add_parser("data", help="(re)generate the synthetic task's JSONL splits")
-    d.add_argument("name", nargs="?", default="tiny-reasoner")
+    d.add_argument("name", nargs="?", default="tiny-reasoner", help="bundled model (default: tiny-reasoner)")
     d.add_argument("--out", type=Path, help="directory for the splits (default: the package's bundled data)")
     d.add_argument("--force", action="store_true", help="replace existing files")
 
     t = sub.add_parser("train", help="train a bundled model (resumable)")
-    t.add_argument("name", nargs="?", default="tiny-reasoner")
+    t.add_argument("name", nargs="?", default="tiny-reasoner", help="bundled model (default: tiny-reasoner)")
     t.add_argument("--workdir", type=Path, default=Path(".train/tiny-reasoner"), help="checkpoints (resumes from here)")
     t.add_argument("--out", type=Path, help="final model directory (default: the package's bundled model)")
     t.add_argument("--steps", type=int, help="training steps (default from the training spec)")
@@ -25,22 +25,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     t.add_argument("--force", action="store_true", help="replace an existing model directory")
 
     e = sub.add_parser("eval", help="accuracy of a bundled model on its task")
-    e.add_argument("name", nargs="?", default="tiny-reasoner")
-    e.add_argument("--model", type=Path, help="model directory (default: the bundled one)")
+    e.add_argument("name", nargs="?", default="tiny-reasoner", help="bundled model (default: tiny-reasoner)")
+    e.add_argument("--model", type=Path, help="model directory, dense or an export of any format (default: the bundled one)")
     e.add_argument("--n", type=int, default=500, help="test problems (default 500)")
-    e.add_argument("--split", default="test")
-    e.add_argument("--temperature", type=float, default=0.6)
+    e.add_argument("--split", default="test", help="split of the task (default: test)")
+    e.add_argument("--temperature", type=float, default=0.6, help="sampling temperature (default 0.6)")
     e.add_argument("--greedy", action="store_true", help="greedy decoding (temperature 0)")
-    e.add_argument("--seed", type=int, default=0)
-    e.add_argument("--batch-size", type=int, default=64)
-    e.add_argument("--threads", type=int, default=2)
+    e.add_argument("--seed", type=int, default=0, help="sampling seed, per problem (default 0)")
+    e.add_argument("--batch-size", type=int, default=64, help="prompts per generation batch (default 64)")
+    e.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
     e.add_argument("--json", action="store_true", help="print the result as JSON")
 
     c = sub.add_parser("card", help="measure a bundled model and (re)write its model card")
-    c.add_argument("name", nargs="?", default="tiny-reasoner")
+    c.add_argument("name", nargs="?", default="tiny-reasoner", help="bundled model (default: tiny-reasoner)")
     c.add_argument("--n", type=int, default=500, help="test problems per measurement (default 500)")
-    c.add_argument("--seed", type=int, default=0)
-    c.add_argument("--threads", type=int, default=2)
+    c.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
+    c.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
 
 
 def run(args: argparse.Namespace) -> int:

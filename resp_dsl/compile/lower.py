@@ -33,7 +33,9 @@ class _ArmLowering:
         self.prefix = arm.label
 
     def node(self, nid: str, op: str, params: dict, inputs: dict, span, files=()) -> str:
-        full = f"{self.prefix}/{nid}"
+        full, base, i = f"{self.prefix}/{nid}", f"{self.prefix}/{nid}", 2
+        while full in self.g.nodes:  # e.g. two evals of one task at one point, with other settings
+            full, i = f"{base}#{i}", i + 1
         self.g.add(Node(full, op, OPS[op].version, validate_params(op, params), inputs, span,
                         (self.arm.label,), tuple(files)))
         return full
@@ -166,7 +168,8 @@ def lower(recipe: RecipeIR) -> Graph:
         if arm.model is not None:
             _ArmLowering(recipe, arm, g).lower()
     for rep in recipe.reports:
-        inputs = {n.id: n.id for n in g.nodes.values() if n.op == "eval"}
+        over = "prune" if rep.kind == "heatmap" else "eval"  # a heatmap maps the pruned models
+        inputs = {n.id: n.id for n in g.nodes.values() if n.op == over}
         params = rep.model_dump(mode="json", exclude={"span"})
         g.add(Node(f"report/{rep.name}", "report", OPS["report"].version, validate_params("report", params),
                    inputs, rep.span, tuple(a.label for a in recipe.arms)))

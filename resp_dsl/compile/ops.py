@@ -102,6 +102,8 @@ class ReportParams(Params):
     by: str | None
     metric: str
     x: str
+    # input node id -> its arms, task, method, sparsity in this graph (compile/passes/label_reports.py)
+    labels: dict[str, dict] = {}
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,7 @@ OPS: dict[str, OpDef] = {op.name: op for op in (
     OpDef("prune", 2, PruneParams, ("model", "scores", "calibration"), "remove the least important structures down to a target"),
     OpDef("eval", 2, EvalParams, ("model",), "accuracy on a task (lm-eval)"),
     OpDef("export", 1, ExportParams, ("model",), "write a loadable pruned model"),
-    OpDef("report", 1, ReportParams, (), "tables and plots across arms and sparsities"),
+    OpDef("report", 2, ReportParams, (), "tables, plots and heatmaps across arms and sparsities"),
 )}
 
 

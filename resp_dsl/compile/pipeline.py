@@ -13,6 +13,12 @@ from resp_dsl.ir.models import RecipeIR
 from resp_dsl.syntax.imports import Loaded, load
 
 
+IMPORT_ERRORS = ("unknown-import", "import-cycle")
+# What a file that could not be `use`d may have defined: not reported after a failed import.
+MAYBE_FROM_IMPORT = ("unknown-task", "unknown-name", "unknown-param", "no-effect", "missing-model",
+                     "missing-score", "missing-calibration", "missing-schedule", "unused-param", "unused-task")
+
+
 @dataclass
 class CompileResult:
     file: str
@@ -46,21 +52,44 @@ def _run(loaded: Loaded, overrides, model_config, want_graph: bool) -> CompileRe
 
 def _run_stages(loaded: Loaded, overrides, model_config, want_graph: bool) -> CompileResult:
     res = CompileResult(loaded.file, list(loaded.diagnostics), dict(loaded.sources))
-    if not loaded.ok or has_errors(res.diagnostics):
+    # A `use` that failed does not stop the checks of the rest of the file; only what the
+    # missing file might have defined is not reported (it would echo the import error).
+    import_failed = any(d.code in IMPORT_ERRORS for d in res.diagnostics)
+    if not loaded.ok or has_errors([d for d in res.diagnostics if d.code not in IMPORT_ERRORS]):
         return _sorted(res)
     ir, diags = build(loaded, overrides)
+    if import_failed:
+        diags = [d for d in diags if d.code not in MAYBE_FROM_IMPORT]
     res.ir = ir
     res.diagnostics.extend(diags)
     res.ctx = CheckContext(model_config=model_config)
     if ir is not None:  # all errors of a file: check what did build, even after errors
-        res.diagnostics.extend(run_checks(ir, res.ctx, partial=has_errors(diags)))
-    if want_graph and res.ok and ir is not None:
+        res.diagnostics.extend(d for d in run_checks(ir, res.ctx, partial=has_errors(diags) or import_failed)
+                               if not (import_failed and d.code in MAYBE_FROM_IMPORT))
+    if res.ok and ir is not None and (want_graph or ir.reports):
         from resp_dsl.compile.lower import lower
 
-        res.graph = lower(ir)
+        graph = lower(ir)
+        res.diagnostics.extend(_dry_run_reports(graph, ir))
+        if want_graph and res.ok:
+            res.graph = graph
     if not res.diagnostics and not loaded.statements:
         res.diagnostics.append(Diagnostic("empty-recipe", _first_span(loaded.file), "the file contains no statements"))
     return _sorted(res)
+
+
+def _dry_run_reports(graph: Graph, ir: RecipeIR) -> list[Diagnostic]:
+    """Build every report from placeholder rows now, so one that cannot be built fails before any compute."""
+    from resp_dsl.runtime.report import dry_run
+
+    out = []
+    for node in graph.nodes.values():
+        if node.op == "report":
+            msg = dry_run(node.params)
+            if msg:
+                out.append(Diagnostic("report-unbuildable", node.span, msg,
+                                      hint="choose `rows`/`cols`/`by` so that each cell holds one result"))
+    return out
 
 
 def _first_span(file: str):

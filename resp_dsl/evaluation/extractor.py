@@ -33,12 +33,9 @@ class ModelExtractor:
 
     @classmethod
     def load(cls, path: str, *, dtype: str = "auto", device: str = "cpu", **kwargs: Any) -> ModelExtractor:
-        import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from resp_dsl.models.loading import load_model
 
-        dtypes = {"auto": "auto", "bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
-        tok = AutoTokenizer.from_pretrained(path)
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtypes[dtype], use_safetensors=True).to(device).eval()
+        model, tok = load_model(path, dtype=dtype, device=device)
         return cls(model, tok, name=path, **kwargs)
 
     def prompt(self, question: str, response: str, kind: str) -> str:

@@ -66,7 +66,27 @@ def resume(prompts: list[str], checkpoint: Checkpoint | None) -> dict[int, Gener
     return done
 
 
-def check_sampling(*, max_new_tokens: int, temperature: float, top_p: float, top_k: int, batch_size: int) -> None:
+AUTO_BATCH = "auto"
+DEFAULT_BATCH = 64
+AUTO_BATCH_START = {"cuda": 256, "cpu": DEFAULT_BATCH}  # `auto`: first try; halved on out-of-memory
+
+
+def parse_batch_size(text: str) -> int | str:
+    """A CLI batch size: a whole number >= 1 or `auto` (ValueError otherwise)."""
+    if text == AUTO_BATCH:
+        return AUTO_BATCH
+    n = int(text)
+    if n < 1:
+        raise ValueError(f"batch size must be >= 1 or auto, got {text}")
+    return n
+
+
+def first_batch_size(batch_size: int | str, device_type: str) -> int:
+    """The batch to start with: the given number, or for `auto` a large one for the device."""
+    return AUTO_BATCH_START.get(device_type, DEFAULT_BATCH) if batch_size == AUTO_BATCH else int(batch_size)
+
+
+def check_sampling(*, max_new_tokens: int, temperature: float, top_p: float, top_k: int, batch_size: int | str) -> None:
     """Reject impossible sampling settings before any work."""
     if max_new_tokens < 1:
         raise ValueError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
@@ -76,8 +96,8 @@ def check_sampling(*, max_new_tokens: int, temperature: float, top_p: float, top
         raise ValueError(f"top_p must be in (0, 1], got {top_p}")
     if top_k < 0:
         raise ValueError(f"top_k must be >= 0 (0 keeps all tokens), got {top_k}")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    if batch_size != AUTO_BATCH and (not isinstance(batch_size, int) or batch_size < 1):
+        raise ValueError(f"batch_size must be >= 1 or {AUTO_BATCH!r}, got {batch_size!r}")
 
 
 def save_generations(path: Any, gens: list[Generation], **meta: Any) -> None:

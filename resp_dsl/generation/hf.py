@@ -25,7 +25,9 @@ from typing import Any
 
 import torch
 
-from resp_dsl.generation.base import Checkpoint, Generation, Progress, check_sampling, resume
+from resp_dsl.generation.base import (
+    AUTO_BATCH, Checkpoint, Generation, Progress, check_sampling, first_batch_size, resume,
+)
 from resp_dsl.generation.sampling import row_rng, sample_next
 
 
@@ -88,7 +90,7 @@ def generate(
     top_p: float = 0.95,
     top_k: int = 0,
     seed: int = 0,
-    batch_size: int = 64,
+    batch_size: int | str = 64,
     stop: Sequence[str] | None = None,
     progress: Progress | None = None,
     checkpoint: Checkpoint | None = None,
@@ -98,7 +100,9 @@ def generate(
 
     ``prompts`` are final strings (chat templates already applied, hence
     ``add_special_tokens=False``). ``stop`` strings end a row like EOS does.
-    ``progress(done, total)`` is called after each batch. With ``checkpoint``
+    ``batch_size="auto"`` starts large (256 on CUDA, 64 on CPU) and halves the batch on
+    out-of-memory until it fits; rows are seeded one by one, so the batch size does not
+    change what is sampled. ``progress(done, total)`` is called after each batch. With ``checkpoint``
     (``load()``/``append(records)``, e.g. ``store.JsonlCheckpoint``), each finished batch
     is saved and a later call with the same prompts skips the saved ones.
     """
@@ -124,12 +128,23 @@ def generate(
     was_training = model.training
     model.eval()
     try:
-        for start in range(0, len(order), batch_size):
-            rows = order[start : start + batch_size]
-            outs = _generate_batch(
-                model, [ids[i] for i in rows], rows, max_new_tokens=max_new_tokens, temperature=temperature,
-                top_p=top_p, top_k=top_k, seed=seed, eos=eos, pad=pad, stop=stop, tokenizer=tokenizer,
-            )
+        bs = first_batch_size(batch_size, next(model.parameters()).device.type)
+        start = 0
+        while start < len(order):
+            rows = order[start : start + bs]
+            try:
+                outs = _generate_batch(
+                    model, [ids[i] for i in rows], rows, max_new_tokens=max_new_tokens, temperature=temperature,
+                    top_p=top_p, top_k=top_k, seed=seed, eos=eos, pad=pad, stop=stop, tokenizer=tokenizer,
+                )
+            except torch.OutOfMemoryError:
+                if batch_size != AUTO_BATCH or bs == 1:
+                    raise
+                bs = max(1, min(bs, len(rows)) // 2)
+                if torch.cuda.is_available():
+                    torch.cuda.empty_cache()
+                continue
+            start += len(rows)
             for i, (token_ids, reason) in zip(rows, outs):
                 results[i] = Generation(prompt=prompts[i], text=finish_text(tokenizer, token_ids, eos, stop),
                                         token_ids=token_ids, n_prompt_tokens=len(ids[i]), finish_reason=reason)

@@ -16,7 +16,7 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-from resp_dsl.generation.base import Checkpoint, Generation, Progress, check_sampling, resume
+from resp_dsl.generation.base import Checkpoint, Generation, Progress, check_sampling, first_batch_size, resume
 
 EXTRA_HINT = "pip install 'resp-dsl[vllm]'"
 
@@ -53,7 +53,7 @@ def generate(
     top_p: float = 0.95,
     top_k: int = 0,
     seed: int = 0,
-    batch_size: int = 64,
+    batch_size: int | str = 64,
     stop: Sequence[str] | None = None,
     progress: Progress | None = None,
     checkpoint: Checkpoint | None = None,
@@ -76,6 +76,7 @@ def generate(
         return [results[i] for i in range(len(prompts))]
     llm = model if isinstance(model, vllm.LLM) else vllm.LLM(model=str(model), dtype=dtype, seed=seed)
     stop = [s for s in (stop or ()) if s]
+    batch_size = first_batch_size(batch_size, "cuda")  # `auto`: vLLM manages its memory itself
     for start in range(0, len(todo), batch_size):
         rows = todo[start : start + batch_size]
         params = [

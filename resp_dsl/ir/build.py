@@ -84,7 +84,8 @@ class _Args:
     def finish(self, options: tuple[str, ...] = (), clauses: tuple[str, ...] = ()) -> None:
         head = self.cmd.head
         for key, kv in self.kv.items():
-            hint = suggest(key, options) if options else f"`{head}` takes no options"
+            hint = (suggest(key, options) or "valid options: " + ", ".join(f'"{o}"' for o in sorted(options))) \
+                if options else f"`{head}` takes no options"
             self.b.sink.add("unknown-option", kv.key_span, f'`{head}` has no option "{kv.key}"', hint)
         for kw, cl in self.clauses.items():
             self.b.sink.add("unknown-option", cl.span, f'`{head}` does not take "{kw} ..."',
@@ -126,6 +127,7 @@ class Builder:
         self.reports: list[M.ReportSpec] = []
         self.effects: list[tuple[Span, str]] = []  # eval/export/report: pointless without arms
         self.overrides = overrides or {}
+        self.from_set: dict[int, tuple[str, A.Value]] = {}  # id of a resolved value -> the --set param it came from
         self.recipe_name = Path(loaded.file).stem if not loaded.file.startswith("<") else "recipe"
 
     # ------------------------------------------------------------ values
@@ -139,7 +141,10 @@ class Builder:
                     return _respan(frame[v.value], v.span)
             if v.value in self.params:
                 self.param_used.add(v.value)
-                return _respan(self.params[v.value], v.span)
+                out = _respan(self.params[v.value], v.span)
+                if v.value in self.overrides:
+                    self.from_set[id(out)] = (v.value, out)
+                return out
             return v
         if isinstance(v, A.ListValue):
             return A.ListValue(tuple(self.resolve(i) if not isinstance(i, A.Range) else
@@ -160,6 +165,12 @@ class Builder:
             return v.value
         if isinstance(v, A.Percent) and not integer:
             return v.value
+        if isinstance(v, A.Name) and id(v) in self.from_set:
+            param = self.from_set[id(v)][0]
+            default = self.param_defs[param].value
+            self.sink.add("wrong-type", v.span, f'--set {param}={v.value}: {what} needs a number, got "{v.value}"',
+                          hint=f"e.g. --set {param}={getattr(default, 'text', 1)} (the recipe's default)")
+            return None
         if isinstance(v, A.Name):
             self.sink.add("unknown-name", v.span,
                           f'"{v.value}" is not a parameter or loop variable ({what} needs a number)',
@@ -252,8 +263,15 @@ class Builder:
         for item in self.values(v, what):
             n = self.number(item, what)
             if n is not None:
+                self.tiny_percent(item)
                 out.append(float(n))
         return out
+
+    def tiny_percent(self, item: A.Value) -> None:
+        """`prune to 0.25%` is 0.0025: almost certainly meant as 25%."""
+        if isinstance(item, A.Percent) and 0 < item.value < 0.01:
+            self.sink.add("tiny-percentage", item.span, f"{item.text} is a sparsity of {item.value:g}",
+                          hint=f"did you mean {float(item.text[:-1]) * 100:g}% ({float(item.text[:-1]):g})?")
 
     def points(self, v: A.Value | None) -> list | None:
         """Evaluation/export points: sparsities and the words dense/final/milestones/all."""
@@ -267,7 +285,11 @@ class Builder:
                     out.append((w, item.span))
             else:
                 n = self.number(item, "evaluation point")
-                if n is not None:
+                if n is not None and not 0 <= n < 1:
+                    self.sink.add("out-of-range", item.span, f"an evaluation point must be in [0, 1), got {_show(item)}",
+                                  hint=percent_hint(n))
+                elif n is not None:
+                    self.tiny_percent(item)
                     out.append((float(n), item.span))
         return out
 
@@ -285,7 +307,7 @@ class Builder:
                 self.command(st, root, True)
         self.walk([st for st in stmts if not (isinstance(st, A.Command) and st.head == "task")], root, top=True)
         arms = self.collect_arms(root)
-        if not arms:
+        if not arms and not any(d.severity == "error" for d in self.sink.items):  # else an error explains it
             for span, what in self.effects:
                 self.sink.add("no-effect", span, f"`{what}` has no effect: the recipe has no arm to apply it to",
                               hint="add a schedule (e.g. prune to 0.2) or an `arm` block")
@@ -430,6 +452,13 @@ class Builder:
             return
         kind = "zoo" if source.startswith("zoo:") else (
             "local" if source.startswith((".", "/", "~")) or Path(source).is_dir() else "hub")
+        if kind == "zoo":
+            from resp_dsl.zoo import MODELS
+
+            if source[4:] not in MODELS:  # the zoo: namespace is local: an unknown name is an error now
+                self.sink.add("unknown-value", src_v.span, f'unknown bundled model "{source}"',
+                              suggest(source, tuple(f"zoo:{m}" for m in MODELS)) or "bundled models: " + ", ".join(f"zoo:{m}" for m in MODELS))
+                return
         fields: dict[str, Any] = {"source": source, "kind": kind, "span": cmd.span}
         if "dtype" in opts:
             fields["dtype"] = self.word(opts["dtype"], ("bf16", "fp16", "fp32", "auto"), "dtype")
@@ -803,6 +832,7 @@ class Builder:
         first = 0.0
         last = False
         blocks: list[int] = []
+        block_spans: dict[str, Span] = {}
         ok = True
         for item in st.items:
             v = self.resolve(item.value) if item.value is not None else None
@@ -839,12 +869,14 @@ class Builder:
                 for x in self.values(v, "protected blocks"):
                     if isinstance(x, A.Number) and isinstance(x.value, int):
                         blocks.append(x.value)
+                        block_spans.setdefault(str(x.value), x.span)
                     else:
                         self.sink.add("wrong-type", x.span, f"block indices are whole numbers, got {_show(x)}")
                         ok = False
         if not ok:
             return None
-        return M.ProtectSpec(first_fraction=first, last=last, blocks=tuple(sorted(set(blocks))), span=st.span)
+        return M.ProtectSpec(first_fraction=first, last=last, blocks=tuple(sorted(set(blocks))), span=st.span,
+                             spans=block_spans)
 
     # ------------------------------------------------------------ arms
     def collect_arms(self, root: Scope) -> list[M.ArmIR]:
@@ -877,17 +909,24 @@ class Builder:
             exports_raw.extend(s.exports)
         checkpoints = [t for seg in segments for t in seg.targets]
         arm_label = name + ("[" + ",".join(f"{k}={v}" for k, v in scope.bindings) + "]" if scope.bindings else "")
-        evals = tuple(M.EvalSpec(task=t, points=_resolve_points(p, checkpoints), span=sp) for t, p, sp in evals_raw)
+        evals = tuple(M.EvalSpec(task=t, points=_resolve_points(p, checkpoints), span=sp, spans=_point_spans(p))
+                      for t, p, sp in evals_raw)
         exports = []
         for fmt, path, p, sp in exports_raw:
             for k, v in scope.bindings:
                 path = path.replace("{" + k + "}", v)
             path = path.replace("{recipe}", self.recipe_name).replace("{arm}", arm_label.replace("/", "_"))
-            exports.append(M.ExportSpec(format=fmt, path=path, points=_resolve_points(p, checkpoints), span=sp))
+            exports.append(M.ExportSpec(format=fmt, path=path, points=_resolve_points(p, checkpoints), span=sp,
+                                        spans=_point_spans(p)))
         return M.ArmIR(name=name, bindings=scope.bindings, model=eff.get("model"), calibration=eff.get("calibration"),
                        score=eff.get("score"), schedule=tuple(segments),
                        protect=eff.get("protect") or M.ProtectSpec(), basis=eff.get("basis", "params"),
                        evals=evals, exports=tuple(exports), implicit=implicit, span=scope.span)
+
+
+def _point_spans(points) -> dict[str, Span]:
+    """Where each numeric point is written, keyed like `f"{p:g}"` (for carets on the value)."""
+    return {f"{round(float(p), 10):g}": sp for p, sp in points or () if not isinstance(p, str)}
 
 
 def _resolve_points(points, checkpoints: list[float]) -> tuple[float, ...]:
@@ -949,6 +988,11 @@ def _plain(v: A.Value):
 
 def _fmt_num(x: float | int) -> str:
     return str(x) if isinstance(x, int) else f"{x:g}"
+
+
+def percent_hint(n: float) -> str | None:
+    """`prune to 25`: "25% or 0.25?"."""
+    return f"write {n:g}% or {n / 100:g}" if 1 < n <= 100 else None
 
 
 def _unknown_name_hint(v, b: Builder) -> str | None:

@@ -137,6 +137,7 @@ class ProtectSpec(IRModel):
     last: bool = False
     blocks: tuple[int, ...] = ()
     span: Span | None = None
+    spans: dict[str, Span] = Field(default_factory=dict)  # str(block) -> where that index is written
 
     def resolve(self, num_layers: int) -> list[int]:
         from resp_dsl.sparsity import protected_blocks
@@ -148,6 +149,7 @@ class EvalSpec(IRModel):
     task: TaskSpec
     points: tuple[float, ...]  # sparsities (0.0 = the dense model)
     span: Span
+    spans: dict[str, Span] = Field(default_factory=dict)  # f"{point:g}" -> where it is written
 
 
 class ExportSpec(IRModel):
@@ -155,6 +157,7 @@ class ExportSpec(IRModel):
     path: str  # may hold {recipe} {arm} {sparsity} and loop variables
     points: tuple[float, ...]
     span: Span
+    spans: dict[str, Span] = Field(default_factory=dict)  # f"{point:g}" -> where it is written
 
 
 class ReportSpec(IRModel):

@@ -1,4 +1,5 @@
-"""Load a resp-dsl export (per_layer, uniform or masked) without executing remote code."""
+"""The one model loader: a dense directory, a resp-dsl export (per_layer, uniform or masked) or a hub id,
+without executing remote code. Every place the project loads a model comes through here."""
 
 from __future__ import annotations
 
@@ -56,3 +57,42 @@ def load_pruned(path, *, dtype=None, device="cpu"):
     if bad:
         raise LoadError(f"{root}: weights do not match the config: {bad}")
     return model.to(device).eval()
+
+
+DTYPES = ("fp32", "float32", "bf16", "bfloat16", "fp16", "float16", "auto")
+
+
+def torch_dtype(name: str):
+    """A recipe/CLI dtype word as torch's dtype ("auto" stays "auto"); ValueError for other words."""
+    import torch
+
+    table = {"fp32": torch.float32, "float32": torch.float32, "bf16": torch.bfloat16, "bfloat16": torch.bfloat16,
+             "fp16": torch.float16, "float16": torch.float16, "auto": "auto"}
+    if name not in table:
+        raise ValueError(f"unknown dtype {name!r}; choose one of {', '.join(DTYPES)}")
+    return table[name]
+
+
+def load_model(source, *, dtype: str = "fp32", device: str = "cpu", revision: str | None = None):
+    """(model, tokenizer) of a local model directory of any format, or of a hub id.
+
+    A local directory goes through `load_pruned` (checksums verified, safetensors only, a
+    per-layer export with the packaged modeling code); a hub id through `from_pretrained`.
+    """
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    root = Path(str(source)).expanduser()
+    if root.is_dir():
+        model = load_pruned(root, dtype=torch_dtype(dtype), device=device)
+        tok = AutoTokenizer.from_pretrained(str(root))
+    elif root.exists():
+        raise LoadError(f"{root} is a file, not a model directory")
+    else:
+        tok = AutoTokenizer.from_pretrained(str(source), revision=revision)
+        model = AutoModelForCausalLM.from_pretrained(str(source), revision=revision, dtype=torch_dtype(dtype),
+                                                     use_safetensors=True).to(device).eval()
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    return model, tok

@@ -45,6 +45,10 @@ class ExportError(ValueError):
     """An export that would overwrite something or cannot be made."""
 
 
+class TargetExistsError(ExportError):
+    """The target directory already holds files (replace them only when asked to)."""
+
+
 def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -66,7 +70,7 @@ def _check_target(out: Path, source: Path | None, overwrite: bool) -> None:
         if not out.is_dir():
             raise ExportError(f"{out} exists and is not a directory")
         if any(out.iterdir()) and not overwrite:
-            raise ExportError(f"{out} is not empty; pass overwrite=True to replace it")
+            raise TargetExistsError(f"{out} is not empty; pass overwrite=True to replace it")
 
 
 def export_model(model, tokenizer, out_dir, *, format: str = "per_layer", metadata: dict | None = None,

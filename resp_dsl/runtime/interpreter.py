@@ -33,9 +33,11 @@ class NodeOutcome:
     id: str
     op: str
     key: str
-    status: str  # cached | done | recomputed | failed
+    status: str  # cached | done | recomputed | failed | skipped
     seconds: float = 0.0
     summary: dict = field(default_factory=dict)
+    error: str | None = None
+    hint: str | None = None
 
 
 def _nodes_in_order(graph) -> list[Any]:
@@ -43,34 +45,23 @@ def _nodes_in_order(graph) -> list[Any]:
     return [graph.nodes[n] if isinstance(n, str) else n for n in order]
 
 
-def _labels(graph, node, outcomes: dict[str, NodeOutcome]) -> dict:
-    """Arm(s), task and sparsity of a node, for reports."""
-    labels: dict[str, Any] = {"arms": sorted(getattr(node, "arms", None) or [])}
-    if node.op == "eval":
-        labels["task"] = node.params.get("task")
-    # Sparsity: the nearest prune ancestor along the model inputs.
-    cur = node
-    while cur is not None:
-        if cur.op == "prune":
-            labels["sparsity"] = float(cur.params["target"])
-            achieved = outcomes.get(cur.id)
-            if achieved and "achieved" in achieved.summary:
-                labels["achieved"] = achieved.summary["achieved"]
-            break
-        parent = cur.inputs.get("model")
-        cur = graph.nodes[parent] if parent else None
-    labels.setdefault("sparsity", 0.0)
-    return labels
-
-
 def run_graph(graph, *, store, out_dir: Path, reporter=None, overwrite_exports: bool = False,
-              targets: set[str] | None = None) -> list[NodeOutcome]:
-    """Execute `graph`; returns one outcome per node. Raises NodeFailed with the failing node."""
+              targets: set[str] | None = None, keep_going: bool = False, compute: set[str] | None = None,
+              batch_size: int | str | None = None) -> list[NodeOutcome]:
+    """Execute `graph`; returns one outcome per node. Raises NodeFailed with the failing node.
+
+    A failing report never stops the run (the other reports and the exports are still
+    written); with `keep_going` no failing op does: every node that does not depend on a
+    failed one still runs, the failed ones have status "failed" (with `error`, `hint`) and
+    their descendants "skipped". A caller tells a partial run by those statuses.
+
+    `targets`: run only these nodes (with `--until`, a node and its ancestors); `compute`:
+    the nodes that may be computed, the others must be in the store (`--only`)."""
     reporter = reporter or _PlainReporter()
-    nodes = _nodes_in_order(graph)
+    nodes = [n for n in _nodes_in_order(graph) if targets is None or n.id in targets]
     keys = {n.id: graph.key(n.id) for n in nodes}
     ctx = RunContext(store=store, out_dir=Path(out_dir), progress=reporter.progress, log=reporter.log,
-                     overwrite_exports=overwrite_exports)
+                     overwrite_exports=overwrite_exports, batch_size=batch_size)
     outcomes: dict[str, NodeOutcome] = {}
     artifacts: dict[str, Artifact] = {}
     preflight(nodes)
@@ -78,6 +69,11 @@ def run_graph(graph, *, store, out_dir: Path, reporter=None, overwrite_exports: 
     for node in nodes:
         key = keys[node.id]
         status = "done"
+        blocked = [p for p in node.inputs.values() if outcomes[p].status in ("failed", "skipped")]
+        if blocked:
+            outcomes[node.id] = NodeOutcome(node.id, node.op, key, "skipped", error=f"needs {blocked[0]}, which failed")
+            reporter.node(node.id, "skipped", outcomes[node.id])
+            continue
         if store.has(key):
             try:
                 entry = store.open(key, verify=True)
@@ -86,33 +82,42 @@ def run_graph(graph, *, store, out_dir: Path, reporter=None, overwrite_exports: 
                     artifacts[node.id] = Artifact(key, node.op, Path(entry.path), dict(entry.meta))
                     outcomes[node.id] = NodeOutcome(node.id, node.op, key, "cached", summary=summary)
                     reporter.node(node.id, "cached", outcomes[node.id])
+                    ctx.summaries[node.id] = summary
                     continue
             except Exception as exc:  # CorruptEntryError and anything unreadable: recompute
                 reporter.log(f"warning: the cached entry of {node.id} ({key[:12]}) is corrupt "
                              f"and is recomputed: {exc}")
                 store.rm(key)
                 status = "recomputed"
+        if compute is not None and node.id not in compute:
+            raise NodeFailed(node, key, "is not in the store, and --only runs just the nodes it names",
+                             f"run with --until {node.id} first (or --until the node you named)", None)
         if node.op not in OPS:
             raise NodeFailed(node, key, f"op {node.op!r} has no implementation in this runtime", None, None)
         inputs = {role: artifacts[pid] for role, pid in node.inputs.items()}
-        labels = _labels(graph, node, outcomes)
         reporter.node(node.id, "running", None)
         ctx.partial = store.partial_dir(key)
         t0 = time.perf_counter()
         try:
-            with store.write(key, {"op": node.op, "params": node.params, "node": node.id, "labels": labels}) as tmp:
+            # The entry holds only what its key determines: no node id, arm or label of this recipe.
+            with store.write(key, {"op": node.op, "params": node.params}) as tmp:
                 summary = OPS[node.op](ctx, node, inputs, Path(tmp)) or {}
                 (Path(tmp) / SUMMARY).write_text(json.dumps(summary, sort_keys=True), encoding="utf-8")
             seconds = time.perf_counter() - t0
-        except OpError as exc:
-            raise NodeFailed(node, key, str(exc), exc.hint, ctx.partial) from exc
         except KeyboardInterrupt:
             raise
-        except Exception as exc:  # an unexpected failure: name the node and where its partial results are
-            raise NodeFailed(node, key, f"{type(exc).__name__}: {exc}", None, ctx.partial) from exc
+        except Exception as exc:  # name the node and where its partial results are
+            failed = NodeFailed(node, key, str(exc), exc.hint, ctx.partial) if isinstance(exc, OpError) else \
+                NodeFailed(node, key, f"{type(exc).__name__}: {exc}", None, ctx.partial)
+            if not (keep_going or node.op == "report"):
+                raise failed from exc
+            outcomes[node.id] = NodeOutcome(node.id, node.op, key, "failed", error=str(failed), hint=failed.hint)
+            reporter.node(node.id, "failed", outcomes[node.id])
+            continue
         entry = store.open(key, verify=False)
         artifacts[node.id] = Artifact(key, node.op, Path(entry.path), dict(entry.meta))
         outcomes[node.id] = NodeOutcome(node.id, node.op, key, status, seconds, summary)
+        ctx.summaries[node.id] = summary
         reporter.node(node.id, status, outcomes[node.id])
     return [outcomes[n.id] for n in nodes]
 

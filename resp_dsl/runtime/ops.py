@@ -76,6 +76,8 @@ class RunContext:
     _built: dict = field(default_factory=dict)  # model artifact key -> (model, tok)
 
     _extractors: dict = field(default_factory=dict)
+    summaries: dict = field(default_factory=dict)  # node id -> summary of every node finished in this run
+    batch_size: int | str | None = None  # `run --batch-size`: generation/eval batches (not in any key)
 
     def extractor(self, source: str, like_model):
         """The answer-extractor model named by an eval's `extractor=`, loaded once per run."""
@@ -138,25 +140,13 @@ def resolve_model(source: str) -> tuple[str, bool]:
     return source, False
 
 
-def _torch_dtype(name: str):
-    import torch
-
-    table = {"fp32": torch.float32, "float32": torch.float32, "bf16": torch.bfloat16, "bfloat16": torch.bfloat16,
-             "fp16": torch.float16, "float16": torch.float16, "auto": "auto"}
-    if name not in table:
-        raise OpError(f"unknown dtype {name!r}", hint=f"choose one of {', '.join(table)}")
-    return table[name]
-
-
 def load_base(spec: dict):
     """Load tokenizer and dense model; refuse unsupported families before reading the weights."""
     import torch
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.disable_progress_bar()
+    from transformers import AutoConfig
 
     from resp_dsl.models.adapters import UnsupportedModelError, get_adapter
+    from resp_dsl.models.loading import LoadError, load_model
 
     path = spec["path"]
     try:
@@ -172,14 +162,10 @@ def load_base(spec: dict):
     device = spec.get("device") or "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise OpError(f"device {device!r} requested but CUDA is not available", hint="use device cpu")
-    tok = AutoTokenizer.from_pretrained(path, revision=spec.get("revision"))
-    if tok.pad_token is None:
-        tok.pad_token = tok.eos_token
-    model = AutoModelForCausalLM.from_pretrained(path, revision=spec.get("revision"), dtype=_torch_dtype(spec["dtype"]),
-                                                 use_safetensors=True)
-    model.to(device)
-    model.eval()
-    return model, tok
+    try:
+        return load_model(path, dtype=spec["dtype"], device=device, revision=spec.get("revision"))
+    except (LoadError, ValueError) as exc:
+        raise OpError(str(exc)) from None
 
 
 def op_load_model(ctx: RunContext, node, inputs: dict[str, Artifact], out: Path) -> dict:
@@ -281,7 +267,7 @@ def _generate(ctx: RunContext, model, tok, prompts: list[str], params: dict, out
     checkpoint = JsonlCheckpoint(ctx.partial / "generations.jsonl") if getattr(ctx, "partial", None) else None
     return backend(model, tok, prompts, max_new_tokens=params["max_tokens"],
                    temperature=params["temperature"], top_p=params["top_p"], top_k=params["top_k"],
-                   seed=seed, batch_size=params.get("batch_size", 64),
+                   seed=seed, batch_size=ctx.batch_size or params.get("batch_size", 64),
                    progress=lambda d, t: ctx.progress(label, d, t), checkpoint=checkpoint)
 
 
@@ -538,7 +524,7 @@ def op_eval(ctx: RunContext, node, inputs: dict[str, Artifact], out: Path) -> di
     common = dict(split=p["split"], limit=p["limit"], shots=p["shots"], chat=p["chat"],
                   enable_thinking=p["enable_thinking"],
                   max_new_tokens=p["max_new_tokens"], **sampling_in_force(p, model), seed=p["seed"],
-                  batch_size=p.get("batch_size", 64))
+                  batch_size=ctx.batch_size or p.get("batch_size", 64))
     if p["harness"] == "lm_eval":
         result = evaluate_lm_eval(model, tok, task, **common)
     else:
@@ -555,7 +541,7 @@ def op_eval(ctx: RunContext, node, inputs: dict[str, Artifact], out: Path) -> di
 
 
 def op_export(ctx: RunContext, node, inputs: dict[str, Artifact], out: Path) -> dict:
-    from resp_dsl.pruning.export import ExportError, export_model
+    from resp_dsl.pruning.export import ExportError, TargetExistsError, export_model
 
     p = node.params
     model, tok = ctx.model(inputs["model"])
@@ -564,8 +550,12 @@ def op_export(ctx: RunContext, node, inputs: dict[str, Artifact], out: Path) -> 
     try:
         export_model(model, tok, target, format=p["format"], metadata=meta,
                      overwrite=ctx.overwrite_exports)
+    except TargetExistsError:
+        raise OpError(f"{target} already holds files (an earlier export?)",
+                      hint="pass --overwrite-exports to `resp-dsl run` to replace it, or choose another "
+                           "`export ... to` path or --out") from None
     except ExportError as exc:
-        raise OpError(str(exc), hint="pass --overwrite-exports to replace an earlier export") from None
+        raise OpError(str(exc)) from None
     _write_json(out / "export.json", {"path": p["path"], "format": p["format"]})
     return {"path": p["path"]}
 
@@ -578,7 +568,8 @@ def export_target(ctx: RunContext, params: dict) -> Path:
 def op_report(ctx: RunContext, node, inputs: dict[str, Artifact], out: Path) -> dict:
     from resp_dsl.runtime.report import write_report
 
-    return write_report(node.params, inputs, out, ctx.out_dir)
+    achieved = {nid: s for nid, s in ctx.summaries.items() if "achieved" in s}  # prune summaries
+    return write_report(node.params, inputs, out, ctx.out_dir, achieved)
 
 
 def _write_json(path: Path, data: Any) -> None:

@@ -1,110 +1,252 @@
 """Reports: the Table-1-style table, accuracy-vs-sparsity plots, kept-structure heatmaps.
 
-The interpreter labels every evaluation it feeds a report with its arm(s), the
-sparsity of the model it evaluated and the task (``artifact.meta["labels"]``).
-Outputs go into the store entry and are copied to the run's ``--out`` folder.
+A report's rows are labelled from the graph being run: the compiler writes each
+input's arms, task, method and target sparsity into the report's params
+(``compile/passes/label_reports.py``), so the labels are part of the report's key
+and never read from a cached parent entry. The only number taken from a parent is
+the sparsity its prune actually reached (``achieved``), which its key determines.
+
+Every graph that ``check`` accepts gives a report: a loop variable that an arm does
+not bind is an empty cell. ``dry_run`` builds each report from placeholder rows,
+so ``check`` and ``plan`` reject a report that could not be built before any compute.
+No torch here; matplotlib only when a figure is drawn.
 """
 
 from __future__ import annotations
 
 import csv
-import re
 import io
 import json
+import math
 import shutil
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from resp_dsl.compile.labels import arm_name, sweep_values
+from resp_dsl.stats import wilson
 
-def collect_rows(inputs: dict[str, Any]) -> list[dict]:
-    """One row per (arm, task, sparsity) evaluation."""
+BASE_FIELDS = ("task", "arm", "method", "sparsity", "basis", "achieved", "achieved_structures", "achieved_params",
+               "accuracy", "correct", "n", "key")
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">")
+LINESTYLES = ("-", "--", "-.", ":")
+
+
+class ReportError(ValueError):
+    """A report that cannot be built from its rows (a user-facing message)."""
+
+
+# ---------------------------------------------------------------------------------------
+# rows
+
+
+def _reached(got) -> dict:
+    """The sparsity a prune reached, in its basis and in both units (a prune summary or a bare number)."""
+    if got is None:
+        return {"basis": None, "achieved": None, "achieved_structures": None, "achieved_params": None}
+    if not isinstance(got, dict):
+        got = {"achieved": got}
+    r4 = lambda v: None if v is None else round(float(v), 4)  # noqa: E731
+    return {"basis": got.get("basis"), "achieved": r4(got.get("achieved")),
+            "achieved_structures": r4(got.get("achieved_structures")), "achieved_params": r4(got.get("achieved_params"))}
+
+
+def make_rows(labels: dict, results: dict[str, dict], achieved: dict | None = None) -> list[dict]:
+    """One row per (arm, input): `labels` role -> node labels, `results` role -> eval result (+ "key");
+    `achieved`: prune node id -> its summary (target basis, achieved sparsity in both units)."""
+    achieved = achieved or {}
     rows = []
-    for art in inputs.values():
-        if art.op != "eval":
+    for role, lab in labels.items():
+        if role not in results:
             continue
-        labels = art.meta.get("labels", {})
-        result = art.json("result.json")
-        for arm in labels.get("arms") or ["-"]:
-            rows.append({"arm": arm, **sweep_values(arm), "task": labels.get("task", result.get("task")),
-                         "sparsity": round(float(labels.get("sparsity", 0.0)), 4),
-                         "achieved": labels.get("achieved"), "accuracy": result["accuracy"],
-                         "n": result["n"], "correct": result["correct"], "key": art.key})
-    rows.sort(key=lambda r: (r["task"], r["arm"], r["sparsity"]))
+        res = results[role]
+        for arm in lab.get("arms") or ["-"]:
+            sp = round(float(lab.get("sparsity", 0.0)), 4)
+            reached = _reached(achieved.get(lab.get("prune_node") or ""))
+            rows.append({"arm": arm, "arm_name": arm_name(arm), **sweep_values(arm),
+                         "task": lab.get("task") or res.get("task") or "-", "method": lab.get("method") or "-",
+                         "sparsity": sp, **reached,
+                         "accuracy": res["accuracy"], "n": res["n"], "correct": res["correct"],
+                         "key": res.get("key", "")})
+    rows.sort(key=lambda r: (str(r["task"]), _natural(r["arm"]), r["sparsity"]))
     return rows
 
 
-def sweep_values(arm: str) -> dict:
-    """The loop variables in an arm label: ``main[rho=0.2,dataset=gsm8k]`` -> {"rho": "0.2", "dataset": "gsm8k"}."""
-    m = re.search(r"\[(.*)\]$", arm)
-    if not m:
-        return {}
-    out = {}
-    for part in m.group(1).split(","):
-        k, sep, v = part.partition("=")
-        if sep:
-            out[k.strip()] = v.strip()
-    return out
+def binding_fields(rows: list[dict]) -> list[str]:
+    """Loop variables bound by any row, in first-seen order."""
+    out: dict[str, None] = {}
+    for r in rows:
+        for k in sweep_values(r["arm"]):
+            out.setdefault(k, None)
+    return list(out)
+
+
+def _number(v: Any) -> float | None:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return None
+
+
+def _natural(label: Any) -> tuple:
+    """Sort key: arm name, then bound values numerically where they are numbers (`rho=0.2` < `rho=1.0`)."""
+    s = str(label)
+    vals = sweep_values(s)
+    return (arm_name(s), tuple((0, _number(v), "") if _number(v) is not None else (1, 0.0, v) for v in vals.values()), s)
+
+
+def _value_key(v: Any) -> tuple:
+    n = _number(v)
+    return (0, n, "") if n is not None and not isinstance(v, bool) else (1, 0.0, str(v))
 
 
 def pivot(rows: list[dict], *, rows_by: str = "arm", cols_by: str = "sparsity", split_by: str | None = "task"):
-    """{group: (row labels, col labels, {(row, col): accuracy})}."""
+    """{group: (row labels, col labels, {(row, col): row dict})}; a dimension a row lacks is "-"."""
     groups: dict[str, list[dict]] = defaultdict(list)
     for r in rows:
-        groups[str(r.get(split_by, "-")) if split_by else "all"].append(r)
+        groups[str(r.get(split_by, "-")) if split_by else _tasks_title(rows)].append(r)
     out = {}
     for g, rs in sorted(groups.items()):
-        rlabels = list(dict.fromkeys(r.get(rows_by, "-") for r in rs))
-        clabels = sorted(dict.fromkeys(r.get(cols_by, "-") for r in rs), key=lambda v: (isinstance(v, str), v))
-        cells = {(r.get(rows_by, "-"), r.get(cols_by, "-")): r["accuracy"] for r in rs}
+        rlabels = sorted(dict.fromkeys(r.get(rows_by, "-") for r in rs),
+                         key=_natural if rows_by == "arm" else _value_key)
+        clabels = sorted(dict.fromkeys(r.get(cols_by, "-") for r in rs), key=_value_key)
+        cells: dict[tuple, dict] = {}
+        for r in rs:
+            cell = (r.get(rows_by, "-"), r.get(cols_by, "-"))
+            if cell in cells and cells[cell]["key"] != r["key"]:
+                raise ReportError(f"two results fall into the cell {rows_by}={cell[0]}, {cols_by}={cell[1]}"
+                                  f"{f' of {g}' if split_by else ''}; add `by` or another dimension "
+                                  f"(the rows differ in {_differing(cells[cell], r)})")
+            cells[cell] = r
         out[g] = (rlabels, clabels, cells)
     return out
+
+
+def _differing(a: dict, b: dict) -> str:
+    keys = [k for k in ("task", "arm", "method", "sparsity") if a.get(k) != b.get(k)]
+    return ", ".join(keys) or "their inputs"
+
+
+def _tasks_title(rows: list[dict]) -> str:
+    return ", ".join(sorted({str(r.get("task", "-")) for r in rows})) or "-"
 
 
 def _fmt_col(v) -> str:
     return "dense" if v == 0 else (f"{100 * v:g}%" if isinstance(v, float) else str(v))
 
 
+def _differs(r: dict) -> bool:
+    return r.get("achieved") is not None and abs(r["achieved"] - r["sparsity"]) >= 5e-4
+
+
 def markdown_table(tables, rows_by: str = "arm") -> str:
+    """Accuracy in %; where a model's achieved sparsity differs from its target, it follows in brackets."""
     parts = []
     for g, (rl, cl, cells) in tables.items():
         parts.append(f"### {g}\n")
         parts.append(f"| {rows_by} | " + " | ".join(_fmt_col(c) for c in cl) + " |")
         parts.append("|---|" + "---:|" * len(cl))
         for r in rl:
-            vals = [f"{100 * cells[(r, c)]:.2f}" if (r, c) in cells else "" for c in cl]
+            vals = []
+            for c in cl:
+                row = cells.get((r, c))
+                if row is None:
+                    vals.append("")
+                else:
+                    extra = f" ({100 * row['achieved']:.1f}% pruned)" if _differs(row) else ""
+                    vals.append(f"{100 * row['accuracy']:.2f}{extra}")
             parts.append(f"| {r} | " + " | ".join(vals) + " |")
+        ns = sorted({row["n"] for row in cells.values()})
         parts.append("")
+        parts.append(f"accuracy (%), n = {', '.join(map(str, ns))} problems per cell")
+        parts.append("")
+        parts += _reached_table(rl, cl, cells, rows_by)
     return "\n".join(parts)
 
 
+def _reached_table(rl, cl, cells, rows_by: str) -> list[str]:
+    """Sparsity reached by each pruned model, as a fraction of structures and of parameters."""
+    pruned = [row for row in cells.values() if row.get("achieved_params") is not None]
+    if not pruned:
+        return []
+    bases = sorted({str(row.get("basis")) for row in pruned if row.get("basis")})
+    out = [f"sparsity reached: % of structures (heads + channels) / % of prunable parameters"
+           + (f"; targets count {' and '.join(bases)}" if bases else ""), "",
+           f"| {rows_by} | " + " | ".join(_fmt_col(c) for c in cl) + " |", "|---|" + "---:|" * len(cl)]
+    for r in rl:
+        vals = []
+        for c in cl:
+            row = cells.get((r, c))
+            ok = row is not None and row.get("achieved_params") is not None
+            vals.append(f"{100 * row['achieved_structures']:.1f} / {100 * row['achieved_params']:.1f}" if ok else "")
+        out.append(f"| {r} | " + " | ".join(vals) + " |")
+    return out + [""]
+
+
 def csv_table(rows: list[dict]) -> str:
+    """Every row; one column per loop variable (empty where an arm does not bind it)."""
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=["task", "arm", "sparsity", "achieved", "accuracy", "correct", "n", "key"])
+    fields = ["task", "arm", *binding_fields(rows), *BASE_FIELDS[2:]]
+    w = csv.DictWriter(buf, fieldnames=fields, restval="", extrasaction="ignore")
     w.writeheader()
     for r in rows:
-        w.writerow(r)
+        w.writerow({k: ("" if v is None else v) for k, v in r.items()})
     return buf.getvalue()
 
 
-def plot_accuracy(tables, path: Path) -> list[Path]:
+# ---------------------------------------------------------------------------------------
+# figures: a pure layout, then drawing
+
+
+def plot_series(tables, x_scale: float = 100.0) -> dict[str, list[dict]]:
+    """{group: [{label, x, y (%), lo, hi (% error bar lengths), n}, ...]} in legend order; x times `x_scale`."""
+    out = {}
+    for g, (rl, cl, cells) in tables.items():
+        series = []
+        for r in rl:
+            xs = [c for c in cl if (r, c) in cells and _number(c) is not None]
+            if not xs:
+                continue
+            ys, lo, hi, ns = [], [], [], []
+            for x in xs:
+                row = cells[(r, x)]
+                a, b = wilson(row["correct"], row["n"])
+                ys.append(100 * row["accuracy"])
+                lo.append(100 * (row["accuracy"] - a))
+                hi.append(100 * (b - row["accuracy"]))
+                ns.append(row["n"])
+            series.append({"label": str(r), "x": [x_scale * float(x) for x in xs], "y": ys, "lo": lo, "hi": hi,
+                           "n": ns})
+        out[g] = series
+    return out
+
+
+def _plt():
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def plot_accuracy(tables, path: Path, x: str = "sparsity") -> list[Path]:
+    plt = _plt()
     written = []
-    for g, (rl, cl, cells) in tables.items():
+    for g, series in plot_series(tables, 100.0 if x == "sparsity" else 1.0).items():
         fig, ax = plt.subplots(figsize=(5.5, 3.8), dpi=120)
-        for r in rl:
-            xs = [c for c in cl if (r, c) in cells and not isinstance(c, str)]
-            ax.plot([100 * x for x in xs], [100 * cells[(r, x)] for x in xs], marker="o", label=str(r))
-        ax.set_xlabel("sparsity (%)")
-        ax.set_ylabel("accuracy (%)")
-        ax.set_title(str(g))
-        ax.set_ylim(0, 100)
+        for i, s in enumerate(series):
+            ax.errorbar(s["x"], s["y"], yerr=[s["lo"], s["hi"]], marker=MARKERS[i % len(MARKERS)],
+                        linestyle=LINESTYLES[(i // len(MARKERS) + i) % len(LINESTYLES)], capsize=3,
+                        markersize=5, alpha=0.9, label=s["label"])
+        ns = sorted({n for s in series for n in s["n"]})
+        ax.set_xlabel("sparsity (%)" if x == "sparsity" else x)
+        ax.set_ylabel("accuracy (%), 95% Wilson interval")
+        ax.set_title(f"{g} (n = {', '.join(map(str, ns))})")
+        ax.set_ylim(-3, 103)  # points at 0% and 100% stay whole
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        if series:
+            ax.legend(fontsize=8)
         fig.tight_layout()
         target = path.with_name(f"{path.stem}_{_slug(g)}.png")
         fig.savefig(target)
@@ -113,25 +255,73 @@ def plot_accuracy(tables, path: Path) -> list[Path]:
     return written
 
 
-def heatmap(selection: dict, path: Path, title: str) -> Path:
-    """Fraction of query heads and MLP channels kept per block."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def kept_fractions(selection: dict) -> tuple[list[float], list[float], list[int]]:
+    """(query heads kept per block, MLP channels kept per block, protected blocks)."""
     dense = selection["dense"]
     layers = selection["layers"]
     heads = [len(layer.get("q_heads", [])) / dense["num_heads"] for layer in layers]
     chans = [len(layer.get("channels", [])) / dense["intermediate_size"] for layer in layers]
-    fig, ax = plt.subplots(figsize=(max(4, 0.35 * len(layers) + 2), 2.2), dpi=120)
+    return heads, chans, list(selection.get("protected") or [])
+
+
+def _draw_kept(ax, selection: dict, title: str):
+    from matplotlib.patches import Rectangle
+
+    heads, chans, protected = kept_fractions(selection)
     im = ax.imshow([heads, chans], aspect="auto", vmin=0, vmax=1, cmap="viridis")
     ax.set_yticks([0, 1], ["heads", "channels"])
-    ax.set_xlabel("block")
     ax.set_title(title, fontsize=9)
-    fig.colorbar(im, ax=ax, fraction=0.03)
+    for b in protected:
+        ax.add_patch(Rectangle((b - 0.5, -0.5), 1, 2, fill=False, edgecolor="red", linewidth=1.5, hatch="//"))
+    return im
+
+
+def heatmap(selection: dict, path: Path, title: str) -> Path:
+    """Fraction of query heads and MLP channels kept per block; protected blocks outlined in red."""
+    plt = _plt()
+    n = len(selection["layers"])
+    fig, ax = plt.subplots(figsize=(max(4, 0.35 * n + 2), 2.4), dpi=120)
+    im = _draw_kept(ax, selection, title)
+    ax.set_xlabel("block (red hatched: protected)")
+    fig.colorbar(im, ax=ax, fraction=0.03, label="fraction kept")
     fig.tight_layout()
     fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def heatmap_grid(rows: list[dict], *, rows_by: str, cols_by: str) -> tuple[list, list, dict]:
+    """(row labels, col labels, {(row, col): row dict}) for a heatmap report; cells must be unique."""
+    tables = pivot(rows, rows_by=rows_by, cols_by=cols_by, split_by=None)
+    (rl, cl, cells), = tables.values() if tables else (([], [], {}),)
+    return rl, cl, cells
+
+
+def heatmap_figure(grid, selections: dict[str, dict], path: Path, *, rows_by: str, cols_by: str) -> Path:
+    """One figure: a kept-structure map per (row, col) cell, e.g. arms × sparsities."""
+    plt = _plt()
+    rl, cl, cells = grid
+    n_layers = max((len(s["layers"]) for s in selections.values()), default=1)
+    fig, axes = plt.subplots(len(rl), len(cl), squeeze=False, dpi=120,
+                             figsize=(max(4.0, (0.25 * n_layers + 1.2) * len(cl)) + 1, 1.5 * len(rl) + 1))
+    im = None
+    for i, r in enumerate(rl):
+        for j, c in enumerate(cl):
+            ax = axes[i][j]
+            row = cells.get((r, c))
+            if row is None:
+                ax.axis("off")
+                continue
+            sel = selections[row["key"]]
+            im = _draw_kept(ax, sel, f"{rows_by}={r}, {cols_by}={_fmt_col(c)} ({100 * sel['achieved']:.1f}% pruned)")
+            if j:
+                ax.set_yticks([])
+            if i == len(rl) - 1:
+                ax.set_xlabel("block")
+    if im is not None:
+        fig.colorbar(im, ax=axes, fraction=0.02, label="fraction kept")
+    fig.suptitle("kept structures per block (red hatched: protected)", fontsize=10)
+    fig.savefig(path, bbox_inches="tight")
     plt.close(fig)
     return path
 
@@ -140,42 +330,87 @@ def _slug(s: Any) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in str(s))
 
 
-def write_report(params: dict, inputs: dict[str, Any], out: Path, out_dir: Path) -> dict:
+# ---------------------------------------------------------------------------------------
+# the report op
+
+
+def build(params: dict, rows: list[dict], out: Path | None, selections: dict[str, dict] | None = None) -> list[Path]:
+    """Write a report's files into `out` (None: build everything but write and draw nothing)."""
     kind = params.get("kind", "table")
     name = _slug(params.get("name") or kind)
+    rows_by, cols_by = params.get("rows", "arm"), params.get("cols", "sparsity")
     files: list[Path] = []
-    rows = collect_rows(inputs)
     if kind == "table":
-        tables = pivot(rows, rows_by=params.get("rows", "arm"), cols_by=params.get("cols", "sparsity"),
-                       split_by=params.get("by", "task"))
-        (out / f"{name}.md").write_text(markdown_table(tables, params.get("rows", "arm")), encoding="utf-8")
-        (out / f"{name}.csv").write_text(csv_table(rows), encoding="utf-8")
-        (out / f"{name}.json").write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
-        files += [out / f"{name}.md", out / f"{name}.csv", out / f"{name}.json"]
+        tables = pivot(rows, rows_by=rows_by, cols_by=cols_by, split_by=params.get("by") or "task")
+        texts = {f"{name}.md": markdown_table(tables, rows_by), f"{name}.csv": csv_table(rows),
+                 f"{name}.json": json.dumps(rows, indent=1) + "\n"}
     elif kind == "plot":
-        tables = pivot(rows, rows_by="arm", cols_by="sparsity", split_by=params.get("by", "task"))
-        files += plot_accuracy(tables, out / f"{name}.png")
-        (out / f"{name}.json").write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
-        files.append(out / f"{name}.json")
+        x = params.get("x") or "sparsity"
+        if x != "sparsity":  # e.g. `vs rho`: one curve per arm and sparsity
+            rows = [{**r, "series": f"{r['arm_name']} @ {_fmt_col(r['sparsity'])}"} for r in rows]
+        tables = pivot(rows, rows_by="arm" if x == "sparsity" else "series", cols_by=x,
+                       split_by=params.get("by") or "task")
+        plot_series(tables)
+        texts = {f"{name}.json": json.dumps(rows, indent=1) + "\n"}
+        if out is not None:
+            files += plot_accuracy(tables, out / f"{name}.png", x)
     elif kind == "heatmap":
-        for art in inputs.values():
-            if art.op == "prune":
-                sel = art.json("selection.json")
-                labels = art.meta.get("labels", {})
-                title = f"{','.join(labels.get('arms') or [])} @ {100 * sel['achieved']:.1f}%"
-                files.append(heatmap(sel, out / f"{name}_{art.key[:10]}.png", title))
+        grid = heatmap_grid(rows, rows_by=rows_by, cols_by=cols_by)
+        texts = {f"{name}.json": json.dumps(rows, indent=1) + "\n"}
+        if out is not None and grid[2]:
+            files.append(heatmap_figure(grid, selections or {}, out / f"{name}.png", rows_by=rows_by, cols_by=cols_by))
     else:
-        raise ValueError(f"unknown report kind {kind!r}")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    copied = []
-    for f in files:
-        dst = out_dir / f.name
-        tmp = dst.with_name(f".{dst.name}.tmp")
-        shutil.copyfile(f, tmp)
-        tmp.replace(dst)
-        copied.append(str(dst))
+        raise ReportError(f"unknown report kind {kind!r}")
+    if out is None:
+        return []
+    for fname, text in texts.items():
+        (out / fname).write_text(text, encoding="utf-8")
+        files.append(out / fname)
+    return files
+
+
+def write_report(params: dict, inputs: dict[str, Any], out: Path, out_dir: Path,
+                 achieved: dict | None = None) -> dict:
+    """The report op: rows from the eval (or, for heatmaps, prune) inputs, files into the entry and --out."""
+    labels = params.get("labels") or {}
+    results, selections = {}, {}
+    for role, art in inputs.items():
+        if art.op == "eval":
+            results[role] = {**art.json("result.json"), "key": art.key}
+        elif art.op == "prune":
+            sel = art.json("selection.json")
+            selections[art.key] = sel
+            results[role] = {"accuracy": None, "n": None, "correct": None, "key": art.key, "task": "-"}
+            achieved = {**(achieved or {}), labels.get(role, {}).get("prune_node") or "": sel}
+    rows = make_rows(labels, results, achieved)
+    files = build(params, rows, out, selections)
+    copied = publish(out, {"files": [f.name for f in files]}, out_dir)
     # Names only: the entry must not depend on where this run's outputs go.
-    return {"files": [Path(c).name for c in copied], "rows": len(rows)}
+    return {"files": [c.name for c in copied], "rows": len(rows)}
+
+
+def placeholder_rows(params: dict) -> tuple[list[dict], dict[str, dict]]:
+    """Rows (and selections) shaped like the real ones, from the labels alone: for `dry_run`."""
+    labels = params.get("labels") or {}
+    results, selections = {}, {}
+    for i, role in enumerate(labels):
+        key = f"placeholder-{i}"
+        results[role] = {"accuracy": 0.5, "n": 2, "correct": 1, "key": key}
+        selections[key] = {"achieved": 0.0, "layers": [], "dense": {"num_heads": 1, "intermediate_size": 1},
+                           "protected": []}
+    return make_rows(labels, results), selections
+
+
+def dry_run(params: dict) -> str | None:
+    """Build a report from placeholder rows; the error message if it cannot be built, else None."""
+    rows, selections = placeholder_rows(params)
+    try:
+        build(params, rows, None, selections)
+    except ReportError as exc:
+        return str(exc)
+    except Exception as exc:  # a report that fails on placeholder rows fails on real ones too
+        return f"the report cannot be built: {type(exc).__name__}: {exc}"
+    return None
 
 
 def publish(entry_path: Path, summary: dict, out_dir: Path) -> list[Path]:

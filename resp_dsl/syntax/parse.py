@@ -11,6 +11,8 @@ import functools
 from importlib import resources
 from pathlib import Path
 
+import re
+
 from lark import Lark, Token, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 from lark.exceptions import LarkError, VisitError
 from lark.indenter import Indenter
@@ -288,8 +290,13 @@ def _syntax_diagnostic(exc: Exception, text: str, name: str) -> tuple[Diagnostic
             return Diagnostic("unterminated-string", Span.point(name, line, col),
                               "string literal is not closed on this line", hint='add the closing `"`'), line
         shown = repr(ch)[1:-1] if ch else "?"
+        hint = _expected(exc) or None
+        before = text.split("\n")[line - 1][:col - 1] if line >= 1 else ""
+        num = re.search(r"(\d+(?:\.\d*)?)\s+$", before)
+        if ch == "%" and num:  # `25 %`
+            hint = f"write {num.group(1)}% without a space (or {float(num.group(1)) / 100:g} as a fraction)"
         return Diagnostic("unexpected-character", Span.point(name, line, col),
-                          f'unexpected character "{shown}"', hint=_expected(exc) or None), line
+                          f'unexpected character "{shown}"', hint=hint), line
     if isinstance(exc, UnexpectedToken):
         tok = exc.token
         expected = set(exc.expected or ())

@@ -8,6 +8,7 @@ backend samples, and the GSM8K answer extractor reads the final number.
 from __future__ import annotations
 
 import json
+import sys
 import time
 
 
@@ -39,16 +40,11 @@ def accuracy(model, tokenizer, *, n: int = 500, split: str = "test", temperature
 
 
 def load_bundled(name: str = "tiny-reasoner", model_dir=None):
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
+    """The bundled model, or any model directory (dense or an export of any format), in fp32."""
     from resp_dsl import zoo
+    from resp_dsl.models.loading import load_model
 
-    path = model_dir or zoo.path(name)
-    tok = AutoTokenizer.from_pretrained(path)
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
-    model.eval()
-    return model, tok
+    return load_model(model_dir or zoo.path(name), dtype="fp32", device="cpu")
 
 
 def evaluate_bundled(args) -> int:
@@ -56,8 +52,14 @@ def evaluate_bundled(args) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    from resp_dsl.models.loading import LoadError
+
     torch.set_num_threads(args.threads)
-    model, tok = load_bundled(args.name, args.model)
+    try:
+        model, tok = load_bundled(args.name, args.model)
+    except (LoadError, OSError, ValueError) as exc:
+        print(f"error: {exc}".splitlines()[0], file=sys.stderr)
+        return 2
     temperature = 0.0 if args.greedy else args.temperature
     console = Console(stderr=True)
     with Progress(TextColumn("[bold]eval"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),

@@ -61,3 +61,22 @@ def small_graph(model_dir: Path, *, rho: float = 1.0) -> Graph:
                                  "metric": "accuracy", "x": "sparsity"}, {"dense": "eval0", "p2": "eval2"}),
     ]
     return graph_of(nodes)
+
+
+class Quiet:
+    """A reporter that records node events and log lines instead of printing."""
+
+    def __init__(self):
+        self.events = []
+
+    def start(self, nodes):
+        pass
+
+    def node(self, node_id, status, outcome):
+        self.events.append((node_id, status))
+
+    def progress(self, label, done, total):
+        pass
+
+    def log(self, message):
+        self.events.append(("log", message))

@@ -13,16 +13,16 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).resolve().parent / "golden"
-# Real GSM8K lives beside the checkout: ../shared/data/gsm8k (CI), /work/shared/data/gsm8k (here).
-GSM8K_CANDIDATES = (REPO.parent / "shared" / "data" / "gsm8k", Path("/work/shared/data/gsm8k"))
+
+from data_paths import GSM8K_ENV, gsm8k_location  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def gsm8k_dir() -> Path:
-    for d in GSM8K_CANDIDATES:
-        if (d / "train.jsonl").is_file() and (d / "test.jsonl").is_file():
-            return d
-    pytest.skip("real GSM8K data not found at ../shared/data/gsm8k")
+    d = gsm8k_location()
+    if (d / "train.jsonl").is_file() and (d / "test.jsonl").is_file():
+        return d
+    pytest.skip(f"real GSM8K data (train.jsonl, test.jsonl) not found in {d}; set {GSM8K_ENV}=DIR to run these tests")
 
 
 @pytest.fixture(autouse=True)

@@ -122,3 +122,18 @@ def test_trained_tiny_model_scores_the_same_both_ways(tok, tiny_task):
     direct = evaluate_direct(trained, tok, tiny_task, **kw)
     _same_answers(direct, evaluate_lm_eval(trained, tok, tiny_task, **kw))
     assert direct.correct > 0
+
+
+def test_bundled_task_loads_from_the_lm_eval_cli_include_path():
+    """`lm_eval --include_path TASKS_DIR --tasks resp_tiny_gsm` needs no path filled in (issue 12, item 6)."""
+    from lm_eval.tasks import TaskManager
+
+    from resp_dsl.evaluation import TASKS_DIR
+    from resp_dsl.zoo import data_path
+
+    text = (TASKS_DIR / "resp_tiny_gsm.yaml").read_text()
+    assert "REPLACED" not in text and "data_files" not in text
+    task = TaskManager(include_path=str(TASKS_DIR), include_defaults=False).load_task_or_group(["resp_tiny_gsm"])
+    docs = list(task["resp_tiny_gsm"].test_docs())
+    assert len(docs) == sum(1 for _ in data_path("tiny-reasoner", "test").open())
+    assert "####" in docs[0]["answer"]

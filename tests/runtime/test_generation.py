@@ -179,3 +179,33 @@ def test_dropping_finished_rows_cuts_empty_cache_layers_too():
     assert cache.layers[0].keys.shape[0] == 5 and cache.layers[1].keys.shape[0] == 5
     cache.update(torch.randn(5, 0, 1, 4), torch.randn(5, 0, 1, 4), 1)  # the next step appends
     assert cache.layers[1].keys.shape == (5, 0, 4, 4)
+
+
+def test_auto_batch_halves_on_out_of_memory_and_samples_the_same(monkeypatch):
+    """`--batch-size auto` (issue 12, item 14): a batch that does not fit is split, rows keep their seeds."""
+    import torch
+
+    from resp_dsl.generation import hf
+    from resp_dsl.models.factory import tiny_random_model
+    from resp_dsl.zoo.tokenizer import build_tokenizer
+
+    tok = build_tokenizer()
+    model = tiny_random_model("qwen3", seed=0)
+    prompts = [f"{i} + {i} =" for i in range(6)]
+    want = hf.generate(model, tok, prompts, max_new_tokens=5, temperature=0.8, seed=3, batch_size=2)
+    real, sizes = hf._generate_batch, []
+
+    def small_memory(model, prompt_ids, *a, **kw):
+        sizes.append(len(prompt_ids))
+        if len(prompt_ids) > 2:
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        return real(model, prompt_ids, *a, **kw)
+
+    monkeypatch.setattr(hf, "_generate_batch", small_memory)
+    got = hf.generate(model, tok, prompts, max_new_tokens=5, temperature=0.8, seed=3, batch_size="auto")
+    assert [g.token_ids for g in got] == [g.token_ids for g in want]
+    assert sizes[:4] == [6, 3, 1, 1]
+    import pytest
+
+    with pytest.raises(torch.OutOfMemoryError):
+        hf.generate(model, tok, prompts, max_new_tokens=5, temperature=0.8, seed=3, batch_size=4)

@@ -2,5 +2,6 @@
 
 from resp_dsl.compile.passes.share_prefixes import share_prefixes
 from resp_dsl.compile.passes.readable_ids import readable_ids
+from resp_dsl.compile.passes.label_reports import label_reports
 
-PASSES = (share_prefixes, readable_ids)
+PASSES = (share_prefixes, readable_ids, label_reports)

@@ -11,6 +11,21 @@ from resp_dsl.tasks.gsm8k import parse_gold
 from resp_dsl.tasks.mathqa import MathQaTask
 
 
+def tiny_gsm_dataset(data_files: dict | None = None, **_metadata):
+    """The bundled tiny_gsm splits (or `data_files`), for `custom_dataset:` in resp_tiny_gsm.yaml.
+
+    lm-eval calls it with the task's metadata and dataset_kwargs, so the YAML works from the
+    `lm_eval` CLI (`--include_path`) without a path written into it.
+    """
+    import datasets
+
+    from resp_dsl import zoo
+
+    if not data_files:
+        data_files = {s: str(zoo.data_path("tiny-reasoner", s)) for s in ("train", "validation", "test")}
+    return datasets.load_dataset("json", data_files=data_files)
+
+
 def numeric_target(doc: dict) -> str:
     answer = str(doc["answer"])
     return parse_gold(answer) if "####" in answer else answer.strip()

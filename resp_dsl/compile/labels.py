@@ -1,0 +1,52 @@
+"""What a node means in the recipe being run: its arms, task, method and sparsity.
+
+Used for the labels of report rows (``passes/label_reports.py``) and by the
+interpreter; works on any graph with ``nodes`` whose nodes have ``op``, ``params``,
+``inputs`` and ``arms``. No torch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def node_labels(graph, node_id: str) -> dict[str, Any]:
+    """{"arms": [...], "task": str|None, "method": str|None, "sparsity": float, "prune_node": id|None}.
+
+    The sparsity is the target of the nearest prune along the model inputs (0.0: dense);
+    the method is the score method that prune used.
+    """
+    node = graph.nodes[node_id]
+    labels: dict[str, Any] = {"arms": sorted(node.arms or ()), "task": None, "method": None,
+                              "sparsity": 0.0, "prune_node": None}
+    if node.op == "eval":
+        labels["task"] = node.params.get("task")
+    cur = node
+    while cur is not None:
+        if cur.op == "prune":
+            labels["sparsity"] = float(cur.params["target"])
+            labels["prune_node"] = cur.id
+            scores = cur.inputs.get("scores")
+            if scores is not None:
+                labels["method"] = graph.nodes[scores].params.get("method")
+            break
+        parent = cur.inputs.get("model")
+        cur = graph.nodes[parent] if parent else None
+    return labels
+
+
+def sweep_values(arm: str) -> dict[str, str]:
+    """The loop variables in an arm label: ``main[rho=0.2,dataset=gsm8k]`` -> {"rho": "0.2", "dataset": "gsm8k"}."""
+    if not arm.endswith("]") or "[" not in arm:
+        return {}
+    out = {}
+    for part in arm[arm.index("[") + 1:-1].split(","):
+        k, sep, v = part.partition("=")
+        if sep:
+            out[k.strip()] = v.strip()
+    return out
+
+
+def arm_name(arm: str) -> str:
+    """``resp[rho=0.2]`` -> ``resp``."""
+    return arm.split("[", 1)[0]

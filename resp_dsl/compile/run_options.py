@@ -1,0 +1,64 @@
+"""Command-line options that change what a run computes, applied to the graph so keys follow.
+
+``--limit N`` (a smoke test): every evaluation reads at most N problems and every calibration
+set holds at most N samples. ``--seed S``: every sampling seed (calibration, regeneration,
+evaluation) is S. Both change the nodes' params, hence their keys: a smoke run never
+shares an entry with the full run it stands in for.
+
+``select`` picks what ``--until NODE`` / ``--only NODE`` run. No torch.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import replace
+
+from resp_dsl.diagnostics import suggest
+from resp_dsl.graph import Graph
+
+SEEDED_OPS = ("calibrate", "regenerate", "eval")
+
+
+def apply_run_options(graph: Graph, *, limit: int | None = None, seed: int | None = None) -> Graph:
+    if limit is None and seed is None:
+        return graph
+    out = Graph()
+    for node in graph.topological_order():
+        p = dict(node.params)
+        if limit is not None and node.op == "eval":
+            p["limit"] = min(limit, p["limit"]) if p.get("limit") else limit
+        if limit is not None and node.op == "calibrate":
+            p["n"] = min(limit, p["n"])
+        if seed is not None and node.op in SEEDED_OPS:
+            p["seed"] = seed
+        out.add(replace(node, params=p) if p != node.params else node)
+    return out
+
+
+class SelectionError(ValueError):
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.hint = hint
+
+
+def match(graph: Graph, pattern: str) -> list[str]:
+    """Node ids equal to `pattern`, or matching it as a glob (`*/eval/*@0.3`)."""
+    if pattern in graph.nodes:
+        return [pattern]
+    found = [nid for nid in graph.nodes if fnmatch.fnmatchcase(nid, pattern)]
+    if not found:
+        raise SelectionError(f'no node "{pattern}" in this recipe',
+                             suggest(pattern, list(graph.nodes)) or "`resp-dsl plan FILE` lists the nodes")
+    return found
+
+
+def ancestors(graph: Graph, ids: list[str]) -> set[str]:
+    """`ids` and everything they depend on."""
+    out: set[str] = set()
+    stack = list(ids)
+    while stack:
+        nid = stack.pop()
+        if nid not in out:
+            out.add(nid)
+            stack.extend(graph.nodes[nid].inputs.values())
+    return out
