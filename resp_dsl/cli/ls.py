@@ -37,12 +37,11 @@ def _doc(path: Path) -> str:
 
 
 def recipes_dir() -> Path | None:
-    """The shipped recipes: inside the package (installed) or beside it (checkout)."""
-    pkg = Path(__file__).resolve().parent.parent
-    for cand in (pkg / "recipes", pkg.parent / "recipes"):
-        if cand.is_dir():
-            return cand
-    return None
+    """The shipped recipes: package data (the checkout's top-level recipes/ is a link to it)."""
+    from importlib import resources
+
+    path = Path(str(resources.files("resp_dsl").joinpath("recipes")))
+    return path if path.is_dir() else None
 
 
 def listing() -> dict:

@@ -17,15 +17,24 @@ RECIPES = sorted((ROOT / "recipes").glob("*.prune"))
 STDLIB = sorted((ROOT / "stdlib").glob("*.prune"))
 
 
-def test_grammar_copy_is_identical():
-    assert (ROOT / "grammar" / "prune.lark").read_text() == (PKG / "syntax" / "prune.lark").read_text(), \
-        "grammar/prune.lark differs from resp_dsl/syntax/prune.lark (the canonical copy): cp the latter over"
+def test_top_level_grammar_stdlib_and_recipes_are_the_package_files_not_copies():
+    """One copy of each (issue 9): the layout users know at the top, the files inside the package
+    (so the wheel ships them), joined by links."""
+    for top, pkg in ((ROOT / "grammar" / "prune.lark", PKG / "syntax" / "prune.lark"),
+                     (ROOT / "stdlib", PKG / "stdlib"), (ROOT / "recipes", PKG / "recipes")):
+        assert top.is_symlink() and top.resolve() == pkg.resolve(), f"{top} must be a link to {pkg}"
 
 
-def test_stdlib_copy_is_identical():
-    shipped = {p.name: p.read_text() for p in (PKG / "stdlib").glob("*.prune")}
-    top = {p.name: p.read_text() for p in STDLIB}
-    assert shipped == top, "stdlib/ and resp_dsl/stdlib/ differ: copy resp_dsl/stdlib/*.prune to stdlib/"
+def test_the_wheel_ships_grammar_stdlib_and_recipes():
+    import tomllib
+
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["resp_dsl"]
+    for pattern in ("**/*.lark", "**/*.prune"):
+        assert pattern in data
+    from resp_dsl.cli.ls import listing
+
+    names = {r["name"] for r in listing()["recipes"]}
+    assert "recipes/paper_table1.prune" in names and "recipes/quickstart.prune" in names
 
 
 def test_parser_table_is_current():
