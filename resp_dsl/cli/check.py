@@ -21,9 +21,11 @@ def add_common(parser) -> None:
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("files", nargs="+", metavar="FILE", help="recipe files (.prune)")
+    parser.add_argument("files", nargs="*", metavar="FILE", help="recipe files (.prune)")
     add_common(parser)
     parser.add_argument("-q", "--quiet", action="store_true", help="print only errors and warnings, no summary")
+    parser.add_argument("--explain", metavar="CODE",
+                        help="explain a diagnostic code (e.g. out-of-range): what it means and which check reports it")
 
 
 def batch_size_arg(text: str):
@@ -111,7 +113,46 @@ def print_diagnostics(results, fmt: str, quiet: bool = False) -> None:
             print(f"{r.file}: {status} ({summary(r.diagnostics)})")
 
 
+def explain(code: str) -> str | None:
+    """The explanation of a diagnostic code: its severity and summary (codes.py) and the docstring of
+    every check module that reports it, found in the checks' own source (no second list to drift)."""
+    import inspect
+
+    from resp_dsl import check as checks
+    from resp_dsl.codes import CODES
+
+    if code not in CODES:
+        return None
+    severity, text = CODES[code]
+    lines = [f"{code} ({severity}): {text}"]
+    modules = [inspect.getmodule(c) for c in checks.CHECKS]
+    reporters = [m for m in modules if m is not None and f'"{code}"' in inspect.getsource(m)]
+    for m in reporters:
+        lines += ["", f"reported by the check {m.__name__.rsplit('.', 1)[-1]} ({m.__name__.replace('.', '/')}.py):",
+                  inspect.cleandoc(m.__doc__ or "")]
+    if not reporters:
+        lines += ["", "reported while the recipe is read, parsed and built (syntax, names, options);",
+                  "the message at the caret says what was expected."]
+    lines += ["", "all codes: docs/language.md, section Diagnostics"]
+    return "\n".join(lines)
+
+
 def run(args) -> int:
+    if args.explain:
+        text = explain(args.explain)
+        if text is None:
+            from resp_dsl.codes import CODES
+            from resp_dsl.diagnostics import suggest
+
+            hint = suggest(args.explain, list(CODES))
+            print(f"resp-dsl: error: unknown diagnostic code {args.explain!r}" + (f"; {hint}" if hint else ""),
+                  file=sys.stderr)
+            return 2
+        print(text)
+        return 0
+    if not args.files:
+        print("resp-dsl check: error: give recipe files to check, or --explain CODE", file=sys.stderr)
+        return 2
     results, code = compile_for_cli(args, graph=False)
     if results is None:
         return code

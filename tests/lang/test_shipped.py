@@ -99,3 +99,18 @@ def test_every_code_is_documented_and_used():
     source = "\n".join(p.read_text() for p in (ROOT / "resp_dsl").rglob("*.py") if p.name != "codes.py")
     used = set(re.findall(r'"([a-z0-9]+(?:-[a-z0-9]+)+)"', source))
     assert [c for c in CODES if c not in used] == []
+
+
+def test_check_explain_reads_the_checks_own_docstrings(run_cli):
+    from resp_dsl import check as checks
+    from resp_dsl.cli.check import explain
+    from resp_dsl.codes import CODES
+
+    assert all(explain(c) for c in CODES)
+    text = explain("eval-point-not-reached")
+    assert text.startswith("eval-point-not-reached (error):")
+    assert checks.eval_points.__doc__.strip().splitlines()[0] in text
+    code, out, _ = run_cli("check", "--explain", "out-of-range")
+    assert code == 0 and "check ranges" in out
+    code, _, err = run_cli("check", "--explain", "out-of-rang")
+    assert code == 2 and 'did you mean "out-of-range"' in err
