@@ -4,6 +4,7 @@ scores that use it, and a schedule once it scores."""
 from __future__ import annotations
 
 from resp_dsl.diagnostics import Diagnostic
+from resp_dsl.scorers import SCORERS
 
 
 def check(recipe, ctx) -> list[Diagnostic]:
@@ -15,7 +16,7 @@ def check(recipe, ctx) -> list[Diagnostic]:
         if arm.schedule and arm.score is None:
             out.append(Diagnostic("missing-score", arm.schedule[0].span, f'arm "{arm.label}" prunes without a `score`',
                                   hint="add e.g. score taylor decode_only"))
-        if arm.score is not None and arm.score.method != "magnitude" and arm.calibration is None:
+        if arm.score is not None and SCORERS[arm.score.method].calibrated and arm.calibration is None:
             out.append(Diagnostic("missing-calibration", arm.score.span,
                                   f'{arm.score.method} scores need calibration data, arm "{arm.label}" has none',
                                   hint="add e.g. calibrate self_generated from gsm8k n=128"))

@@ -16,12 +16,6 @@ def add_arguments(parser) -> None:
 
 SECTIONS = ("stdlib", "recipes", "tasks", "methods", "ops", "models")
 
-# One line per score method of the language (names: resp_dsl.ir.models.ScoreMethod).
-METHOD_DOCS = {
-    "taylor": "first-order Taylor importance |w * dL/dw| on calibration traces; `decode_only` (RESP) or `full` loss",
-    "wanda": "Wanda-sp: weight magnitude times input activation norm on calibration data (no gradients)",
-    "magnitude": "weight magnitude only; data-free (no calibration)",
-}
 
 
 def _doc(path: Path) -> str:
@@ -53,11 +47,9 @@ def listing() -> dict:
     out["recipes"] = [{"name": str(p.relative_to(rd.parent)), "doc": _doc(p)}
                       for p in sorted(rd.glob("*.prune"))] if rd else []
     out["tasks"] = _tasks()
-    from typing import get_args
+    from resp_dsl.scorers import SCORERS
 
-    from resp_dsl.ir.models import ScoreMethod
-
-    out["methods"] = [{"name": m, "doc": METHOD_DOCS[m]} for m in get_args(ScoreMethod)]
+    out["methods"] = [{"name": s.name, "doc": s.summary} for s in SCORERS.values()]
     from resp_dsl.compile.ops import OPS
 
     out["ops"] = [{"name": o.name, "doc": f"v{o.version}: {o.doc}"} for o in OPS.values()]

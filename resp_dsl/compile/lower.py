@@ -20,6 +20,7 @@ from resp_dsl.compile.ops import OPS, validate_params
 from resp_dsl.graph import Graph, Node
 from resp_dsl.ir.models import ArmIR, RecipeIR, TaskSpec
 from resp_dsl.registry import SAMPLING_KEYS, ConfigError, generation_defaults
+from resp_dsl.scorers import SCORERS
 from resp_dsl.sparsity import path_intervals
 
 
@@ -80,7 +81,7 @@ class _ArmLowering:
         at: dict[float, str] = {0.0: model}
         cal = None
         c = arm.calibration
-        if c is not None and arm.score is not None and arm.score.method != "magnitude":
+        if c is not None and arm.score is not None and SCORERS[arm.score.method].calibrated:
             cfiles = []
             if c.text_file:
                 cfiles = [self.local(c.text_file)]

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from resp_dsl.ir.models import Normalize
+from resp_dsl.ir.models import Loss, Normalize, ScoreMethod, Variant
 
 
 class Params(BaseModel):
@@ -48,9 +48,9 @@ class RegenerateParams(Params):
 
 
 class ScoreParams(Params):
-    method: Literal["taylor", "wanda", "magnitude"]
-    loss: Literal["decode_only", "full"] | None  # token scope (taylor, wanda); None for magnitude
-    variant: Literal["elementwise", "vectorized"] | None
+    method: ScoreMethod
+    loss: Loss | None  # token scope of a calibrated scorer (taylor, wanda, ...); None for magnitude
+    variant: Variant | None
     structures: list[Literal["heads", "kv_groups", "channels"]]
     normalize: Normalize
 

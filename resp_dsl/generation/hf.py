@@ -19,7 +19,6 @@ size reproduce exactly, other batch sizes agree statistically.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Sequence
 from typing import Any
 
@@ -29,6 +28,7 @@ from resp_dsl.generation.base import (
     AUTO_BATCH, Checkpoint, Generation, Progress, check_sampling, first_batch_size, resume,
 )
 from resp_dsl.generation.sampling import row_rng, sample_next
+from resp_dsl.models.adapters import takes_logits_to_keep
 
 
 def eos_token_ids(model: Any, tokenizer: Any) -> set[int]:
@@ -48,13 +48,6 @@ def _pad_id(tokenizer: Any, eos: set[int]) -> int:
     if pad is not None:
         return int(pad)
     return min(eos) if eos else 0
-
-
-def _supports_logits_to_keep(model: Any) -> bool:
-    try:
-        return "logits_to_keep" in inspect.signature(model.forward).parameters
-    except (TypeError, ValueError):
-        return False
 
 
 def select_cache_rows(cache: Any, rows: torch.Tensor) -> None:
@@ -174,7 +167,7 @@ def _generate_batch(model: Any, prompt_ids: list[list[int]], indices: list[int],
     generated: list[list[int]] = [[] for _ in range(n)]
     reasons: list[str | None] = [None] * n
     stop_tokens = max((len(s) for s in stop), default=0) + 1  # every token decodes to >= 1 character
-    extra = {"logits_to_keep": 1} if _supports_logits_to_keep(model) else {}
+    extra = {"logits_to_keep": 1} if takes_logits_to_keep(model) else {}
 
     live = list(range(n))  # batch row -> original row
     cache = None

@@ -16,6 +16,7 @@ from typing import Any
 
 from resp_dsl.diagnostics import Diagnostic, Sink, Span, suggest
 from resp_dsl.ir import models as M
+from resp_dsl.scorers import SCORERS, TOKEN_SCOPES
 from resp_dsl.syntax import ast as A
 from resp_dsl.syntax.imports import Loaded
 
@@ -603,21 +604,22 @@ class Builder:
                                                          span=cmd.span, spans=spans, **fields), cmd.span)
 
     def stmt_score(self, cmd, a: _Args, scope, top) -> None:
-        method = self.head_word(cmd, a, ("taylor", "wanda", "magnitude"), "score method",
-                                "`score` needs a method: taylor, wanda or magnitude")
+        method = self.head_word(cmd, a, tuple(SCORERS), "score method",
+                                f"`score` needs a method: {', '.join(SCORERS)}")
         if method is None:
             return
         loss = variant = None
+        all_variants = tuple(dict.fromkeys(w for s in SCORERS.values() for w in s.variants))
         while a.pos:
             v = a.take()
-            if isinstance(v, A.Name) and v.value in ("decode_only", "full"):
+            if isinstance(v, A.Name) and v.value in TOKEN_SCOPES:
                 if loss is not None:
                     self.sink.add("duplicate-option", v.span, "the loss is given twice")
                 loss = (v.value, v.span)
-            elif isinstance(v, A.Name) and v.value in ("elementwise", "vectorized"):
+            elif isinstance(v, A.Name) and v.value in all_variants:
                 variant = (v.value, v.span)
             else:
-                self.word(v, ("decode_only", "full", "elementwise", "vectorized"), "score option")
+                self.word(v, TOKEN_SCOPES + all_variants, "score option")
         structures = ("heads", "channels")
         on = a.clause("on")
         if on is not None:
@@ -636,16 +638,17 @@ class Builder:
         a.finish(("normalize",), ("on",))
         if method is None or normalize is None:
             return
-        # The token scope (loss) matters to every calibrated method: Taylor's loss, Wanda-sp's
+        # The token scope (loss) matters to every calibrated scorer: Taylor's loss, Wanda-sp's
         # activation norms. Default: every token of each calibration sample (Wanda/FLAP, GISP).
-        bad = [opt for opt in ((loss, variant) if method == "magnitude" else (variant,) if method == "wanda" else ())
-               if opt is not None]
+        scorer = SCORERS[method]
+        bad = [opt for opt, ok in ((loss, scorer.token_scope), (variant, variant and variant[0] in scorer.variants))
+               if opt is not None and not ok]
         for opt in bad:
             self.sink.add("incompatible-options", opt[1], f'"{opt[0]}" does not apply to {method} scores',
-                          hint="decode_only/full choose the calibration tokens of taylor and wanda; "
-                               "elementwise/vectorized are taylor variants")
-        loss_v = None if method == "magnitude" else (loss[0] if loss else "full")
-        variant_v = (variant[0] if variant else "elementwise") if method == "taylor" else None
+                          hint=_score_options_hint())
+        loss_v = (loss[0] if loss else "full") if scorer.token_scope else None
+        variant_v = (variant[0] if variant and variant[0] in scorer.variants else scorer.variants[0]) \
+            if scorer.variants else None
         self.set(scope, "score", M.ScoreSpec(method=method, loss=loss_v, variant=variant_v, structures=structures,
                                              normalize=normalize, span=cmd.span), cmd.span)
 
@@ -984,6 +987,15 @@ def _plain(v: A.Value):
     if isinstance(v, A.ListValue):
         return [_plain(i) if not isinstance(i, A.Range) else f"{_plain(i.start)}..{_plain(i.stop)}" for i in v.items]
     return None
+
+
+def _score_options_hint() -> str:
+    scoped = [s.name for s in SCORERS.values() if s.token_scope]
+    out = f"decode_only/full choose the calibration tokens of {', '.join(scoped)}"
+    for s in SCORERS.values():
+        if s.variants:
+            out += f"; {'/'.join(s.variants)} are {s.name} variants"
+    return out
 
 
 def _fmt_num(x: float | int) -> str:

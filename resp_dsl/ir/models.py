@@ -11,13 +11,15 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from resp_dsl.diagnostics import Span
+from resp_dsl.scorers import SCORERS, TOKEN_SCOPES
 
 Dtype = Literal["bf16", "fp16", "fp32", "auto"]
 Backend = Literal["hf", "vllm"]
 CalibrationSource = Literal["generic", "task", "self_generated"]
-ScoreMethod = Literal["taylor", "wanda", "magnitude"]
-Loss = Literal["decode_only", "full"]
-Variant = Literal["elementwise", "vectorized"]
+# Score methods, their token scopes and variants: the scorers' own table (resp_dsl/scorers).
+ScoreMethod = Literal[tuple(SCORERS)]  # type: ignore[valid-type]
+Loss = Literal[TOKEN_SCOPES]  # type: ignore[valid-type]
+Variant = Literal[tuple(dict.fromkeys(v for s in SCORERS.values() for v in s.variants))]  # type: ignore[valid-type]
 Structure = Literal["heads", "kv_groups", "channels"]
 # type: per parameter; reference: the RESP authors' constants (head / (4·head_dim·hidden),
 # channel / (3·intermediate)); block: relative to the block's mean (GISP); none: raw.

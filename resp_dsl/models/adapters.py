@@ -92,6 +92,16 @@ ADAPTERS: dict[str, FamilyAdapter] = {
 }
 
 
+def takes_logits_to_keep(model) -> bool:
+    """Whether the model's forward accepts ``logits_to_keep`` (run the output head on some positions only)."""
+    import inspect
+
+    try:
+        return "logits_to_keep" in inspect.signature(model.forward).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 def get_adapter(model_or_config) -> FamilyAdapter:
     """The adapter for a model or config, keyed by `config.model_type`."""
     config = getattr(model_or_config, "config", model_or_config)

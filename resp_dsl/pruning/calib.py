@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import torch
 
+from resp_dsl.models.adapters import takes_logits_to_keep
+
 LOSSES = ("decode_only", "full")
 
 
@@ -81,7 +83,7 @@ def batch_losses(model, batch: CalibBatch) -> torch.Tensor:
     device = next(model.parameters()).device
     ids = batch.input_ids.to(device)
     keep = batch.targets.any(0).nonzero().squeeze(1)  # positions t whose next token counts somewhere
-    if keep.numel() == 0 or not _takes_logits_to_keep(model):
+    if keep.numel() == 0 or not takes_logits_to_keep(model):
         out = model(input_ids=ids, attention_mask=batch.attention_mask.to(device), use_cache=False)
         return sample_losses(out.logits, batch)
     out = model(input_ids=ids, attention_mask=batch.attention_mask.to(device), use_cache=False,
@@ -90,15 +92,6 @@ def batch_losses(model, batch: CalibBatch) -> torch.Tensor:
     nll = -logp.gather(-1, ids[:, keep + 1, None]).squeeze(-1)
     w = batch.targets[:, keep].to(device)
     return (nll * w).sum(1) / batch.targets.sum(1).to(device).clamp_min(1)
-
-
-def _takes_logits_to_keep(model) -> bool:
-    import inspect
-
-    try:
-        return "logits_to_keep" in inspect.signature(model.forward).parameters
-    except (TypeError, ValueError):
-        return False
 
 
 def counted_samples(samples: Sequence[CalibSample], loss: str) -> int:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from resp_dsl.graph import Graph
 from resp_dsl.registry import ModelConfig
+from resp_dsl.scorers import SCORERS
 from resp_dsl.sparsity import regeneration_seed
 
 DTYPE_BYTES = {"bf16": 2, "fp16": 2, "fp32": 4, "auto": 2}
@@ -142,26 +143,23 @@ def plan(graph: Graph, config, *, cache_root=None) -> list[NodePlan]:
                       f"seed {regeneration_seed(p['seed'], p['milestone'])}")
         elif node.op == "score":
             n = n_cal.get(node.inputs.get("calibration", ""), 0)
-            if p["method"] == "taylor":
-                c.forward_backward = n
-            elif p["method"] == "wanda":
-                c.forward = n
+            scorer = SCORERS[p["method"]]
+            for unit, passes in scorer.cost(n).items():
+                setattr(c, unit, passes)
             scope = {"decode_only": "decode tokens", "full": "all tokens"}.get(p["loss"])
             c.note = (f"{p['method']}" + (f" ({scope})" if scope else "") + f" on {', '.join(p['structures'])}, "
                       f"normalize={p['normalize']}")
             if config:
                 L, h = config.num_hidden_layers, config.hidden_size
                 tokens = seq.get(node.inputs.get("calibration", ""), 0)
-                act = tokens * h * L * 2 * 16 if p["method"] == "taylor" else tokens * h * 2 * 4
-                grads = config.total_params() * 4 if p["method"] == "taylor" else 0
+                act = tokens * h * L * 2 * 16 if scorer.backward else tokens * h * 2 * 4
+                grads = config.total_params() * 4 if scorer.backward else 0
                 c.memory_bytes = config.total_params() * 2 + grads + act
         elif node.op == "prune":
             n = n_cal.get(node.inputs.get("calibration", ""), 0)
-            rescoring = p["score"]["method"] if p["steps"] > 1 and p["score"] else None
-            if rescoring == "taylor":
-                c.forward_backward = (p["steps"] - 1) * n
-            elif rescoring == "wanda":
-                c.forward = (p["steps"] - 1) * n
+            if p["steps"] > 1 and p["score"]:  # every step after the first re-scores
+                for unit, passes in SCORERS[p["score"]["method"]].cost((p["steps"] - 1) * n).items():
+                    setattr(c, unit, passes)
             if config:
                 c.params_kept = kept_params(config, p["target"], p["protect"], p["basis"])
             c.note = (f"{p['start']:g} -> {p['target']:g} of {p['basis']}"

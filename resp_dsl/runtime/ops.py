@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from resp_dsl.scorers import SCORERS
+
 # The ops this runtime can execute, with the artifact version each writes.
 # ATTENTION: the compiler's op table carries the op versions that enter the keys;
 # bump them there when what an op computes changes.
@@ -488,7 +490,7 @@ def op_prune(ctx: RunContext, node, inputs: dict[str, Artifact], out: Path) -> d
     score_p = inputs["scores"].json("scores.json")
     samples = []
     if steps > 1:
-        if "calibration" not in inputs and (p["score"] or {}).get("method") != "magnitude":
+        if "calibration" not in inputs and SCORERS[p["score"]["method"]].calibrated:
             raise OpError("iterative pruning re-scores at every step and needs calibration data")
         samples = calib_samples(inputs["calibration"].file("traces.jsonl")) if "calibration" in inputs else []
     if steps == 1:  # selection only: the parent model is not touched, so not copied
