@@ -54,6 +54,8 @@ CODES: dict[str, tuple[str, str]] = {
     "unreachable-target": (ERROR, "a sparsity that the protected blocks make impossible"),
     "protect-out-of-range": (ERROR, "a protected block index outside the model"),
     "local-path-missing": (ERROR, "a local file or directory that does not exist"),
+    "export-path-escapes": (ERROR, "an export path that is not a directory inside --out"),
+    "non-finite-number": (ERROR, "a number that is infinite, NaN, or too large to represent"),
     # model-aware
     "unsupported-architecture": (ERROR, "a model family without an adapter"),
     "inconsistent-config": (ERROR, "a model config whose head/channel counts do not fit together"),

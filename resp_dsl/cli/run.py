@@ -7,7 +7,9 @@ Exit codes: 0 ok, 1 recipe errors, 2 usage errors, 3 run failure, 130 interrupte
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -21,7 +23,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--cache", metavar="DIR", help="checkpoint store (default: $RESP_DSL_CACHE or ~/.cache/resp-dsl)")
     parser.add_argument("--out", metavar="DIR", help="reports and exported models (default: runs/<recipe name>)")
     parser.add_argument("--overwrite-exports", action="store_true", help="replace earlier exports in --out")
-    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--threads", type=int, metavar="N", help="torch CPU threads, at least 1 (default: torch's choice)")
     parser.add_argument("--plain", action="store_true", help="plain log lines instead of the live view")
 
 
@@ -137,18 +139,22 @@ def run(args) -> int:
     from rich.console import Console
 
     console = Console(stderr=False, highlight=False)
-    try:
-        import torch  # the run needs the torch extra; check/plan do not
-    except ImportError:
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None:  # imported only when a node must be computed
         print("resp-dsl: error: `run` needs the torch extra: pip install 'resp-dsl[torch]'", file=sys.stderr)
         return 2
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    if args.threads is not None and args.threads < 1:
+        print(f"resp-dsl: error: --threads must be at least 1, got {args.threads}", file=sys.stderr)
+        return 2
     from resp_dsl.runtime.interpreter import NodeFailed, run_graph
-    from resp_dsl.runtime.store import LockedError, Store, default_cache_dir
+    from resp_dsl.runtime.store import LockedError, Store, default_cache_dir, usable_root
 
     cache = Path(args.cache).expanduser() if args.cache else default_cache_dir()
+    problem = usable_root(cache)
+    if problem:
+        print(f"resp-dsl: error: --cache {cache}: {problem}", file=sys.stderr)
+        return 2
     store = Store(cache)
     name = result.ir.name if result.ir is not None else Path(args.file).stem
     out_dir = Path(args.out).expanduser() if args.out else Path("runs") / name
@@ -157,9 +163,10 @@ def run(args) -> int:
     t0 = time.perf_counter()
     reporter = RichReporter(console, plain=args.plain or not console.is_terminal)
     try:
-        with reporter:
+        with reporter, _sigterm_as_interrupt():
             outcomes = run_graph(graph, store=store, out_dir=out_dir, reporter=reporter,
-                                 overwrite_exports=args.overwrite_exports)
+                                 overwrite_exports=args.overwrite_exports, recipe=str(Path(args.file).resolve()),
+                                 threads=args.threads)
     except NodeFailed as exc:
         from rich.markup import escape
 
@@ -176,7 +183,11 @@ def run(args) -> int:
                       "run the same command again to resume")
         return 130
     except LockedError as exc:
-        console.print(f"[bold red]error[/]: {exc} (is another run of this recipe in progress?)")
+        console.print(f"[bold red]error[/]: {exc}")
+        return 3
+    except OSError as exc:  # the store or --out became unwritable (full disk, read-only mount)
+        console.print(f"[bold red]error[/]: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
+        console.print("  finished nodes are stored; free space or fix permissions, then run the same command again")
         return 3
     from resp_dsl.runtime.interpreter import write_heatmaps
 
@@ -185,6 +196,23 @@ def run(args) -> int:
     if maps:
         console.print(f"kept-structure heatmaps: {maps[0].parent}/ ({len(maps)} files)")
     return 0
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM (a scheduler, `kill`) stops the run like Ctrl-C: finished nodes and partial work kept."""
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _print_summary(console, outcomes, out_dir: Path, seconds: float) -> None:

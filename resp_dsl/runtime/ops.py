@@ -72,10 +72,20 @@ class RunContext:
     progress: Callable[[str, int, int], None] = lambda label, done, total: None
     log: Callable[[str], None] = print
     overwrite_exports: bool = False
+    key: str = ""  # the key of the node being run
+    threads: int | None = None  # torch CPU threads, set when torch is first needed
     _models: dict = field(default_factory=dict)  # (base path, dtype, device) -> (model, tok)
     _built: dict = field(default_factory=dict)  # model artifact key -> (model, tok)
 
     _extractors: dict = field(default_factory=dict)
+
+    def checkpoint(self, name: str):
+        """The in-op checkpoint file ``name`` of the running node, its records bound to the node key."""
+        from resp_dsl.runtime.store import JsonlCheckpoint
+
+        if getattr(self, "partial", None) is None:
+            return None
+        return JsonlCheckpoint(self.partial / name, key=self.key, warn=self.log)
 
     def extractor(self, source: str, like_model):
         """The answer-extractor model named by an eval's `extractor=`, loaded once per run."""
@@ -92,6 +102,10 @@ class RunContext:
         """The dense model of a `model.json` base spec, loaded once per run."""
         key = (spec["path"], spec["dtype"], spec["device"])
         if key not in self._models:
+            if self.threads:
+                import torch  # a fully cached run never gets here, so never imports torch
+
+                torch.set_num_threads(self.threads)
             self._models[key] = load_base(spec)
         return self._models[key]
 
@@ -151,7 +165,7 @@ def _torch_dtype(name: str):
 def load_base(spec: dict):
     """Load tokenizer and dense model; refuse unsupported families before reading the weights."""
     import torch
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoConfig, AutoModelForCausalLM
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
@@ -172,14 +186,22 @@ def load_base(spec: dict):
     device = spec.get("device") or "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise OpError(f"device {device!r} requested but CUDA is not available", hint="use device cpu")
-    tok = AutoTokenizer.from_pretrained(path, revision=spec.get("revision"))
-    if tok.pad_token is None:
-        tok.pad_token = tok.eos_token
+    tok = fresh_tokenizer(spec)
     model = AutoModelForCausalLM.from_pretrained(path, revision=spec.get("revision"), dtype=_torch_dtype(spec["dtype"]),
                                                  use_safetensors=True)
     model.to(device)
     model.eval()
     return model, tok
+
+
+def fresh_tokenizer(spec: dict):
+    """The tokenizer of a `model.json` base spec, as loaded from its directory (pad = eos if unset)."""
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(spec["path"], revision=spec.get("revision"))
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    return tok
 
 
 def op_load_model(ctx: RunContext, node, inputs: dict[str, Artifact], out: Path) -> dict:
@@ -259,13 +281,12 @@ def _vllm_model(ctx: RunContext, model_art: Artifact, tok) -> str:
 def _generate(ctx: RunContext, model, tok, prompts: list[str], params: dict, out: Path, label: str, seed: int,
               model_art: Artifact | None = None):
     from resp_dsl.generation import get_backend
-    from resp_dsl.runtime.store import JsonlCheckpoint
 
     backend_name = params.get("backend") or (model_art.json("model.json")["base"].get("backend") if model_art else None)
     backend = get_backend(backend_name or "hf")
     if backend_name == "vllm" and model_art is not None:
         model = _vllm_model(ctx, model_art, tok)
-    checkpoint = JsonlCheckpoint(ctx.partial / "generations.jsonl") if getattr(ctx, "partial", None) else None
+    checkpoint = ctx.checkpoint("generations.jsonl")
     return backend(model, tok, prompts, max_new_tokens=params.get("max_tokens", 2048),
                    temperature=params.get("temperature", 0.6), top_p=params.get("top_p", 0.95),
                    top_k=params.get("top_k", 0), seed=seed, batch_size=params.get("batch_size", 64),
@@ -508,7 +529,6 @@ def _current_sparsity(model) -> float:
 
 def op_eval(ctx: RunContext, node, inputs: dict[str, Artifact], out: Path) -> dict:
     from resp_dsl.evaluation import evaluate_direct, evaluate_lm_eval
-    from resp_dsl.runtime.store import JsonlCheckpoint
 
     p = node.params
     model, tok = ctx.model(inputs["model"])
@@ -520,7 +540,7 @@ def op_eval(ctx: RunContext, node, inputs: dict[str, Artifact], out: Path) -> di
     if p.get("harness", "direct") == "lm_eval":
         result = evaluate_lm_eval(model, tok, task, **common)
     else:
-        checkpoint = JsonlCheckpoint(ctx.partial / "eval.jsonl") if getattr(ctx, "partial", None) else None
+        checkpoint = ctx.checkpoint("eval.jsonl")
         backend = inputs["model"].json("model.json")["base"].get("backend") or "hf"
         if backend == "vllm":
             model = _vllm_model(ctx, inputs["model"], tok)
@@ -533,24 +553,22 @@ def op_eval(ctx: RunContext, node, inputs: dict[str, Artifact], out: Path) -> di
 
 
 def op_export(ctx: RunContext, node, inputs: dict[str, Artifact], out: Path) -> dict:
-    from resp_dsl.pruning.export import ExportError, export_model
+    from resp_dsl.runtime import exports
 
     p = node.params
-    model, tok = ctx.model(inputs["model"])
-    target = export_target(ctx, p)
-    meta = {"recipe_key": inputs["model"].key, "node": getattr(node, "id", None)}
     try:
-        export_model(model, tok, target, format=p.get("format", "per_layer"), metadata=meta,
-                     overwrite=ctx.overwrite_exports)
-    except ExportError as exc:
-        raise OpError(str(exc), hint="pass --overwrite-exports to replace an earlier export") from None
-    _write_json(out / "export.json", {"path": p["path"], "format": p.get("format", "per_layer")})
+        target = exports.export_target(ctx.out_dir, p)
+    except exports.ExportProblem as exc:
+        raise OpError(str(exc), hint="export paths are relative to --out") from None
+    why = exports.may_replace(target, inputs["model"].key, ctx.overwrite_exports)
+    if why:
+        raise OpError(why, hint="pass --overwrite-exports to replace an earlier export")
+    files = exports.write(ctx, p, inputs["model"], target, replace=True)
+    _write_json(out / exports.EXPORT_RECORD, {"path": p["path"], "format": p.get("format", "per_layer"),
+                                              "files": files})
+    if ctx.key:
+        ctx.store.note_export(ctx.key, target)
     return {"path": p["path"]}
-
-
-def export_target(ctx: RunContext, params: dict) -> Path:
-    target = Path(params["path"]).expanduser()
-    return target if target.is_absolute() else ctx.out_dir / target
 
 
 def op_report(ctx: RunContext, node, inputs: dict[str, Artifact], out: Path) -> dict:

@@ -11,10 +11,11 @@ import csv
 import re
 import io
 import json
-import shutil
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
+
+from resp_dsl.runtime.store import copy_atomic
 
 
 def collect_rows(inputs: dict[str, Any]) -> list[dict]:
@@ -169,11 +170,7 @@ def write_report(params: dict, inputs: dict[str, Any], out: Path, out_dir: Path)
     out_dir.mkdir(parents=True, exist_ok=True)
     copied = []
     for f in files:
-        dst = out_dir / f.name
-        tmp = dst.with_name(f".{dst.name}.tmp")
-        shutil.copyfile(f, tmp)
-        tmp.replace(dst)
-        copied.append(str(dst))
+        copied.append(str(copy_atomic(f, out_dir / f.name)))
     # Names only: the entry must not depend on where this run's outputs go.
     return {"files": [Path(c).name for c in copied], "rows": len(rows)}
 
@@ -183,11 +180,7 @@ def publish(entry_path: Path, summary: dict, out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for name in summary.get("files", []):
-        src = entry_path / name
-        dst = out_dir / name
-        if src.is_file():
-            tmp = dst.with_name(f".{dst.name}.tmp")
-            shutil.copyfile(src, tmp)
-            tmp.replace(dst)
-            written.append(dst)
+        src = entry_path / Path(name).name  # a bare name: nothing recorded can point outside --out
+        if src.is_file() and not src.is_symlink():
+            written.append(copy_atomic(src, out_dir / Path(name).name))
     return written

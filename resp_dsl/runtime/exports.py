@@ -1,0 +1,148 @@
+"""Exported models as side effects of export nodes: confined, recorded, verified, rewritten only when needed.
+
+An export node's store entry (``export.json``) records the relative path, the format and the
+sha256 and size of every file of the export directory. The directory itself lives in the
+run's ``--out``, outside the store:
+
+- its path is confined to ``--out`` (``export_path_problem``; checked again here on the
+  resolved path, so a symlink or a loop value cannot lead outside either);
+- a run that reuses the node verifies the directory against ``export.json`` (files of at
+  least ``LARGE_FILE`` bytes only when their size/mtime/inode changed since the last full
+  hash) and writes it again, with a warning, when it is missing or does not match; the
+  entry itself is never rewritten, and a re-export is byte-identical to the first;
+- an existing directory is replaced only when it carries our marker (``resp_dsl.json``):
+  silently when it is an export of the same model, with ``--overwrite-exports`` otherwise.
+
+Nothing here imports torch at module level: a fully cached run verifies exports without it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from resp_dsl.check.local_paths import export_path_problem
+from resp_dsl.runtime.store import LARGE_FILE, sha256_file
+
+EXPORT_RECORD = "export.json"
+MARKER = "resp_dsl.json"  # written by resp_dsl.pruning.export into every export directory
+
+
+class ExportProblem(Exception):
+    """An export that may not be written where the recipe asks."""
+
+
+def export_target(out_dir: Path, params: dict) -> Path:
+    """Where an export node writes: ``params["path"]`` inside ``out_dir``, or ``ExportProblem``."""
+    rel = str(params["path"])
+    problem = export_path_problem(rel)
+    if problem:
+        raise ExportProblem(f'export path "{rel}": {problem}')
+    root = Path(out_dir).resolve()
+    target = (root / rel).resolve()
+    if root not in target.parents:
+        raise ExportProblem(f'export path "{rel}" resolves to {target}, outside --out ({root})')
+    return target
+
+
+def checksums(directory: Path) -> dict[str, dict[str, Any]]:
+    """sha256 and size of every regular file under ``directory``, by relative path."""
+    out = {}
+    for f in sorted(directory.rglob("*")):
+        if f.is_file() and not f.is_symlink():
+            out[f.relative_to(directory).as_posix()] = {"sha256": sha256_file(f), "size": f.stat().st_size}
+    return out
+
+
+def verify(directory: Path, files: dict[str, dict[str, Any]], stamps: dict | None = None,
+           ) -> tuple[list[str], dict[str, list]]:
+    """Problems of ``directory`` against recorded ``files`` (empty: identical), and fresh stamps.
+
+    ``stamps`` ({relpath: [size, mtime_ns, inode, sha256]}) from an earlier full verification
+    let large files skip re-hashing when unchanged; pass None to hash everything.
+    """
+    if not directory.is_dir():
+        return ["missing"], {}
+    problems, fresh = [], {}
+    stamps = stamps or {}
+    for name, info in sorted(files.items()):
+        f = directory / name
+        try:
+            if f.is_symlink():
+                raise OSError
+            st = f.stat()
+        except OSError:
+            problems.append(f"{name}: missing")
+            continue
+        if st.st_size != info.get("size"):
+            problems.append(f"{name}: size {st.st_size} != {info.get('size')}")
+            continue
+        stamp = [st.st_size, st.st_mtime_ns, st.st_ino, info.get("sha256")]
+        if st.st_size >= LARGE_FILE and stamps.get(name) == stamp:
+            fresh[name] = stamp
+        elif sha256_file(f) != info.get("sha256"):
+            problems.append(f"{name}: sha256 mismatch")
+        elif st.st_size >= LARGE_FILE:
+            fresh[name] = stamp
+    for f in sorted(directory.rglob("*")):
+        rel = f.relative_to(directory).as_posix()
+        if (f.is_file() or f.is_symlink()) and rel not in files:
+            problems.append(f"{rel}: not part of the export")
+    return problems, fresh
+
+
+def marker_of(directory: Path) -> dict | None:
+    """The export marker of ``directory`` (None: not an export made by resp-dsl)."""
+    try:
+        data = json.loads((directory / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def may_replace(directory: Path, model_key: str, overwrite: bool) -> str | None:
+    """Why ``directory`` must not be replaced by an export of ``model_key``, or None."""
+    if not directory.exists() and not directory.is_symlink():
+        return None
+    if directory.is_symlink() or not directory.is_dir():
+        return f"{directory} exists and is not a directory"
+    if not any(directory.iterdir()):
+        return None
+    marker = marker_of(directory)
+    if marker is None:
+        return (f"{directory} exists and is not an export made by resp-dsl (no {MARKER}); "
+                "it is never replaced: choose another export path or --out")
+    if (marker.get("metadata") or {}).get("recipe_key") == model_key or overwrite:
+        return None
+    return f"{directory} holds an earlier export of another model; pass --overwrite-exports to replace it"
+
+
+def write(ctx, params: dict, model_art, target: Path, *, replace: bool) -> dict[str, dict[str, Any]]:
+    """Export the model of ``model_art`` into ``target``; returns the checksums of what was written."""
+    from resp_dsl.pruning.export import ExportError, export_model
+    from resp_dsl.runtime.ops import OpError, fresh_tokenizer
+
+    model, _ = ctx.model(model_art)
+    # A tokenizer fresh from the model directory: the one generation used carries padding
+    # state, which would make this export differ from a re-export in a later run.
+    tok = fresh_tokenizer(model_art.json("model.json")["base"])
+    try:
+        export_model(model, tok, target, format=params.get("format", "per_layer"),
+                     metadata={"recipe_key": model_art.key}, overwrite=replace)
+    except ExportError as exc:
+        raise OpError(str(exc), hint="choose another export path or --out") from None
+    _umask_tree(target)
+    return checksums(target)
+
+
+def _umask_tree(directory: Path) -> None:
+    """Give an export the permissions of the user's umask (mkdtemp creates 0700 / 0600)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    os.chmod(directory, 0o777 & ~mask)
+    for p in directory.rglob("*"):
+        if p.is_symlink():
+            continue
+        os.chmod(p, (0o777 if p.is_dir() else 0o666) & ~mask)
