@@ -58,8 +58,8 @@ def check(recipe, ctx) -> list[Diagnostic]:
         c = arm.calibration
         if c is not None and c.text_file:
             need(c.text_file, c.span, "calibration text file")
-        elif c is not None and c.dataset.endswith((".jsonl", ".json", ".txt")):
-            need(c.dataset, c.span, "calibration file")
+        elif c is not None and c.task_file:
+            need(c.task_file, c.span, "calibration file")
         for ev in arm.evals:
             if ev.task.source == "local" and ev.task.path:
                 need(ev.task.path, ev.span, "task file")

@@ -34,6 +34,7 @@ class CalibrateParams(Params):
     temperature: float
     top_p: float
     text_file: str | None = None
+    task_file: str | None = None  # a local task file (hashed into the key); None: the built-in task
 
 
 class RegenerateParams(Params):

@@ -566,6 +566,7 @@ class Builder:
                 return
             dataset = task.path if task.source == "local" else task.name
             text_file = None
+            fields["task_file"] = task.path if task.source == "local" else None
         self.set(scope, "calibration", M.CalibrationSpec(source=src, dataset=dataset, text_file=text_file,
                                                          span=cmd.span, spans=spans, **fields), cmd.span)
 

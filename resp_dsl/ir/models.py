@@ -80,6 +80,7 @@ class CalibrationSpec(IRModel):
     source: CalibrationSource
     dataset: str  # task name, a generic corpus name (c4), or a local file
     text_file: str | None = None
+    task_file: str | None = None  # a local task's jsonl (a bare name always means the built-in task)
     split: str = "train"
     n: int = 128
     seed: int = 0

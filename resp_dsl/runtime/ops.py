@@ -234,9 +234,7 @@ def _task(params: dict):
     from resp_dsl.tasks import TaskError, get_task
 
     name = params.get("task") or params["dataset"]
-    file = params.get("task_file")
-    if file is None and (name.endswith((".jsonl", ".json")) or Path(name).expanduser().is_file()):
-        file = name
+    file = params.get("task_file")  # a bare name is always the built-in task, never a file named like it
     try:
         return get_task(f"jsonl:{file}") if file else get_task(name)
     except TaskError as exc:

@@ -1,0 +1,222 @@
+"""Integrity of a run (issue 15): corrupt entries announced, checksummed partials, verified and
+confined exports, runs that wait for each other."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torch")
+
+from interp_helpers import FakeGraph, FakeNode  # noqa: E402
+
+from resp_dsl.runtime.interpreter import NodeFailed, run_graph  # noqa: E402
+from resp_dsl.runtime.store import MANIFEST, JsonlCheckpoint, Store  # noqa: E402
+
+
+class Log:
+    def __init__(self):
+        self.events = []
+
+    def start(self, nodes):
+        pass
+
+    def node(self, node_id, status, outcome):
+        self.events.append((node_id, status))
+
+    def progress(self, label, done, total):
+        pass
+
+    def log(self, message):
+        self.events.append(("log", message))
+
+    def logs(self) -> str:
+        return "\n".join(m for k, m in self.events if k == "log")
+
+    def status(self, node_id) -> str:
+        return [s for k, s in self.events if k == node_id and s != "running"][-1]
+
+
+PROTECT = {"first_fraction": 0.0, "last": True, "blocks": []}
+GEN = {"max_tokens": 10, "temperature": 0.6, "top_p": 0.95, "seed": 0, "batch_size": 4}
+EV = {"task": "tiny_gsm", "split": "test", "limit": 4, "max_new_tokens": 10, "temperature": 0.6, "top_p": 0.95,
+      "seed": 0, "batch_size": 4}
+
+
+def graph(model_dir: Path, export_path: str = "exports/m") -> FakeGraph:
+    return FakeGraph([
+        FakeNode("model", "load_model", {"model": str(model_dir), "dtype": "fp32", "device": "cpu"}),
+        FakeNode("calib", "calibrate", {"source": "self_generated", "dataset": "tiny_gsm", "split": "train",
+                                        "n": 3, **GEN}, {"model": "model"}),
+        FakeNode("score", "score", {"method": "magnitude"}, {"model": "model"}),
+        FakeNode("prune", "prune", {"target": 0.2, "basis": "params", "protect": PROTECT},
+                 {"model": "model", "scores": "score"}),
+        FakeNode("eval", "eval", EV, {"model": "prune"}),
+        FakeNode("export", "export", {"format": "per_layer", "path": export_path}, {"model": "prune"}),
+    ])
+
+
+def _tree(d: Path) -> dict[str, str]:
+    return {f.relative_to(d).as_posix(): hashlib.sha256(f.read_bytes()).hexdigest()
+            for f in sorted(d.rglob("*")) if f.is_file()}
+
+
+@pytest.fixture()
+def done(tmp_path, tiny_model_dir):
+    g = graph(tiny_model_dir)
+    store = Store(tmp_path / "cache")
+    run_graph(g, store=store, out_dir=tmp_path / "out", reporter=Log())
+    return g, store, tmp_path
+
+
+@pytest.mark.parametrize("damage", ["truncate", "delete_manifest", "break_manifest", "edit_status", "extra_file"])
+def test_every_corrupt_entry_is_announced(done, damage):
+    g, store, tmp = done
+    key = g.key("calib")
+    entry = store.entry_dir(key)
+    traces = (entry / "traces.jsonl").read_text()
+    manifest = entry / MANIFEST
+    if damage == "truncate":
+        (entry / "traces.jsonl").write_text(traces[: len(traces) // 2])
+    elif damage == "delete_manifest":
+        manifest.unlink()
+    elif damage == "break_manifest":
+        manifest.write_text("{broken")
+    elif damage == "edit_status":
+        m = json.loads(manifest.read_text())
+        m["status"] = "writing"
+        manifest.write_text(json.dumps(m))
+    else:
+        (entry / "notes.txt").write_text("planted")
+    log = Log()
+    run_graph(g, store=store, out_dir=tmp / "out", reporter=log)
+    assert log.status("calib") == "recomputed"
+    assert "calib" in log.logs() and "corrupt" in log.logs()
+    assert (entry / "traces.jsonl").read_text() == traces
+
+
+def test_edited_or_foreign_partial_records_are_rejected(done, monkeypatch):
+    g, store, tmp = done
+    key = g.key("eval")
+    clean = (store.entry_dir(key) / "result.json").read_text()
+    store.rm(key)
+
+    calls = []
+    original = JsonlCheckpoint.append
+
+    def crash_after_first_batch(self, records):
+        original(self, records)
+        calls.append(1)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(JsonlCheckpoint, "append", crash_after_first_batch)
+    with pytest.raises(KeyboardInterrupt):
+        run_graph(g, store=store, out_dir=tmp / "out", reporter=Log())
+    monkeypatch.setattr(JsonlCheckpoint, "append", original)
+    partial = store.partial_dir(key, create=False) / "eval.jsonl"
+    lines = partial.read_text().splitlines()
+    assert len(lines) == 4
+    rec = json.loads(lines[0])
+    rec["text"] = "#### 12345"  # an edited output that would change the accuracy
+    lines[0] = json.dumps(rec, sort_keys=True)
+    partial.write_text("\n".join(lines) + "\n")
+    log = Log()
+    run_graph(g, store=store, out_dir=tmp / "out", reporter=log)
+    assert "1 checkpoint record(s)" in log.logs() and "do not verify" in log.logs()
+    assert (store.entry_dir(key) / "result.json").read_text() == clean
+
+    # a record that verifies for one node does not verify for another
+    other = JsonlCheckpoint(tmp / "x.jsonl", key="a" * 64)
+    other.append([{"index": 0, "text": "t"}])
+    warned = []
+    assert JsonlCheckpoint(tmp / "x.jsonl", key="b" * 64, warn=warned.append).load() == {}
+    assert warned and JsonlCheckpoint(tmp / "x.jsonl", key="b" * 64).load() == {}  # rejected once, then gone
+
+
+def test_exports_are_verified_and_rewritten_identically(done):
+    g, store, tmp = done
+    target = tmp / "out" / "exports" / "m"
+    first = _tree(target)
+    assert "model.safetensors" in first and "tokenizer.json" in first
+    record = json.loads((store.entry_dir(g.key("export")) / "export.json").read_text())
+    assert record["files"]["model.safetensors"]["sha256"] == first["model.safetensors"]
+    manifest = (store.entry_dir(g.key("export")) / MANIFEST).stat().st_mtime_ns
+
+    f = target / "model.safetensors"
+    data = bytearray(f.read_bytes())
+    data[len(data) // 2: len(data) // 2 + 16] = bytes(16)
+    f.write_bytes(bytes(data))
+    log = Log()
+    run_graph(g, store=store, out_dir=tmp / "out", reporter=log)
+    assert "does not match what was exported" in log.logs()
+    assert _tree(target) == first
+
+    # another --out gets its own byte-identical copy; the entry is never rewritten
+    run_graph(g, store=store, out_dir=tmp / "out2", reporter=Log())
+    assert _tree(tmp / "out2" / "exports" / "m") == first
+    assert (store.entry_dir(g.key("export")) / MANIFEST).stat().st_mtime_ns == manifest
+    assert {str(p) for p in store.export_locations(g.key("export"))} == {
+        str(target.resolve()), str((tmp / "out2" / "exports" / "m").resolve())}
+
+
+def test_exports_get_the_users_umask(done):
+    _, _, tmp = done
+    target = tmp / "out" / "exports" / "m"
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    assert target.stat().st_mode & 0o777 == 0o777 & ~mask
+    assert (target / "model.safetensors").stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+@pytest.mark.parametrize("path", ["../outside", "/tmp/x", "~", "", "."])
+def test_an_export_never_leaves_out(tmp_path, tiny_model_dir, path):
+    g = graph(tiny_model_dir, export_path=path)
+    with pytest.raises(NodeFailed, match="export path"):
+        run_graph(g, store=Store(tmp_path / "c"), out_dir=tmp_path / "o" / "deep", reporter=Log())
+    assert not (tmp_path / "outside").exists()
+
+
+def test_overwrite_never_replaces_a_foreign_directory(tmp_path, tiny_model_dir):
+    g = graph(tiny_model_dir, export_path="mine")
+    (tmp_path / "o" / "mine").mkdir(parents=True)
+    (tmp_path / "o" / "mine" / "thesis.tex").write_text("years of work")
+    with pytest.raises(NodeFailed, match="not an export made by resp-dsl"):
+        run_graph(g, store=Store(tmp_path / "c"), out_dir=tmp_path / "o", reporter=Log(), overwrite_exports=True)
+    assert (tmp_path / "o" / "mine" / "thesis.tex").read_text() == "years of work"
+    link = tmp_path / "o" / "viaLink"
+    link.symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    g2 = graph(tiny_model_dir, export_path="viaLink/m")
+    with pytest.raises(NodeFailed, match="outside --out"):
+        run_graph(g2, store=Store(tmp_path / "c"), out_dir=tmp_path / "o", reporter=Log())
+
+
+def test_a_run_waits_for_a_node_another_run_is_writing(done):
+    g, store, tmp = done
+    key = g.key("prune")
+    store.rm(key)
+    other = Store(store.root)  # another run: its own lock file descriptor
+    held, release = threading.Event(), threading.Event()
+
+    def writer():
+        with other.lock(key):
+            held.set()
+            release.wait(10)
+
+    t = threading.Thread(target=writer)
+    t.start()
+    held.wait(5)
+    log = Log()
+    threading.Timer(1.0, release.set).start()
+    t0 = time.monotonic()
+    run_graph(g, store=store, out_dir=tmp / "out", reporter=log)
+    t.join()
+    assert time.monotonic() - t0 >= 0.9
+    assert "waiting for another run to finish prune" in log.logs()
+    assert log.status("prune") == "done" and log.status("eval") == "cached"
