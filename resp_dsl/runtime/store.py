@@ -579,7 +579,7 @@ class Store:
                 out.extend(p.name for p in shard.iterdir() if p.is_dir() and p.name[:2] == shard.name)
         return sorted(out)
 
-    def _partial_keys(self) -> list[str]:
+    def partial_keys(self) -> list[str]:
         root = self.base / "partial"
         return sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
 
@@ -596,7 +596,7 @@ class Store:
                 op = manifest.get("op", "") if manifest else ""
                 rows.append(EntryInfo(key, op, _dir_size(path), None, "incomplete", path))
         entry_keys = set(self.keys())
-        for key in self._partial_keys():
+        for key in self.partial_keys():
             if key not in entry_keys:
                 path = self.base / "partial" / key
                 rows.append(EntryInfo(key, "", _dir_size(path), path.stat().st_mtime, "partial", path))
@@ -606,7 +606,7 @@ class Store:
     def du(self) -> Usage:
         """Bytes used by complete entries, in-op checkpoints and temporary directories."""
         keys = self.keys()
-        partial = self._partial_keys()
+        partial = self.partial_keys()
         tmp_root = self.base / "tmp"
         tmps = [p for p in tmp_root.iterdir()] if tmp_root.is_dir() else []
         return Usage(
@@ -646,7 +646,7 @@ class Store:
         """
         if len(key_or_prefix) < 2 or not re.match(r"^[A-Za-z0-9_-]+$", key_or_prefix):
             raise StoreError(f"refusing to remove by prefix {key_or_prefix!r}: give at least 2 key characters")
-        matches = sorted({k for k in self.keys() + self._partial_keys() if k.startswith(key_or_prefix)})
+        matches = sorted({k for k in self.keys() + self.partial_keys() if k.startswith(key_or_prefix)})
         if dry_run:
             return matches
         return [k for k in matches if self._remove_key(k)]
@@ -658,7 +658,7 @@ class Store:
         """
         keep = None if keep_keys is None else set(keep_keys)
         removed: list[str] = []
-        for key in sorted(set(self.keys()) | set(self._partial_keys())):
+        for key in sorted(set(self.keys()) | set(self.partial_keys())):
             complete = self.has(key)
             doomed = (keep is not None and key not in keep) or (
                 not complete and self.entry_dir(key).exists()

@@ -220,3 +220,29 @@ def test_a_run_waits_for_a_node_another_run_is_writing(done):
     assert time.monotonic() - t0 >= 0.9
     assert "waiting for another run to finish prune" in log.logs()
     assert log.status("prune") == "done" and log.status("eval") == "cached"
+
+
+def test_a_bare_task_name_is_never_a_local_file(tmp_path, monkeypatch):
+    from resp_dsl.compile import compile_text
+    from resp_dsl.runtime.ops import _task
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tiny_gsm").write_text('{"question": "poison", "answer": "#### 1"}\n')
+    data = tmp_path / "mine.jsonl"
+    data.write_text('{"question": "q", "answer": "#### 1"}\n')
+    text = ('use stdlib/tasks\nmodel "zoo:tiny-reasoner" dtype fp32 device cpu\n'
+            'calibrate self_generated from {src} n=2\nscore taylor decode_only\nprune to 0.2\n'
+            'eval tiny_gsm at [0.2]\n')
+    res = compile_text(text.format(src="tiny_gsm"), name=str(tmp_path / "r.prune"))
+    assert res.ok, res.diagnostics
+    nodes = {n.op: n for n in res.graph.nodes.values()}
+    for op in ("calibrate", "eval"):
+        task = _task(nodes[op].params)
+        assert type(task).__name__ != "JsonlTask", op
+    local = compile_text(text.format(src='"mine.jsonl"'), name=str(tmp_path / "r.prune"))
+    cal = next(n for n in local.graph.nodes.values() if n.op == "calibrate")
+    assert cal.params["task_file"] and type(_task(cal.params)).__name__ == "JsonlTask"
+    before = local.graph.key(cal.id)
+    data.write_text('{"question": "other", "answer": "#### 2"}\n')
+    again = compile_text(text.format(src='"mine.jsonl"'), name=str(tmp_path / "r.prune"))
+    assert again.graph.key(cal.id) != before
