@@ -58,6 +58,7 @@ def _run_stages(loaded: Loaded, overrides, model_config, want_graph: bool) -> Co
         from resp_dsl.compile.lower import lower
 
         res.graph = lower(ir)
+        res.graph.imports = list(loaded.imports)
     if not res.diagnostics and not loaded.statements:
         res.diagnostics.append(Diagnostic("empty-recipe", _first_span(loaded.file), "the file contains no statements"))
     return _sorted(res)
