@@ -54,14 +54,12 @@ def bench_rerun(runs: int, n: int) -> None:
             assert res.returncode == 0, res.stdout + res.stderr
             times.append(t)
             torch_seen.add("TORCH_IMPORTED=True" in res.stderr)
-            statuses.add(res.stdout.strip().splitlines()[-1] if " nodes: " in res.stdout else "")
             summary = [line for line in res.stdout.splitlines() if " nodes: " in line]
-            statuses.add(summary[-1].split(" in ")[0] if summary else "?")
-        statuses.discard("")
+            statuses.add(summary[-1].rsplit(" in ", 1)[0] if summary else "?")
         print(f"fully cached re-run x{runs}: median {statistics.median(times):.2f} s, "
               f"min {min(times):.2f} s, max {max(times):.2f} s  ({'; '.join(sorted(statuses))})")
         print(f"torch imported during a cached re-run: {'yes' if True in torch_seen else 'no'}")
-        t, res = run_cmd(["--version"] if False else ["ls"], d)
+        t, res = run_cmd(["ls"], d)
         print(f"reference: `resp-dsl ls` (interpreter start + CLI import): {t:.2f} s")
 
 

@@ -10,7 +10,7 @@ import json
 import sys
 import time
 
-from resp_dsl.runtime.store import Store, StoreError, default_cache_dir
+from resp_dsl.runtime.store import Store, StoreError, default_cache_dir, usable_root
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -72,8 +72,9 @@ def run(args: argparse.Namespace) -> int:
     if action is None:
         print("usage: resp-dsl cache [--cache DIR] {ls,du,gc,rm,verify}", file=sys.stderr)
         return 2
-    if store.root.exists() and not store.root.is_dir():
-        print(f"error: --cache {store.root} is not a directory", file=sys.stderr)
+    problem = usable_root(store.root, write=action in ("gc", "rm"))
+    if problem:
+        print(f"error: --cache {store.root}: {problem}", file=sys.stderr)
         return 2
     try:
         return _ACTIONS[action](store, args)

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import json
 import math
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from resp_dsl.runtime.ops import OPS, Artifact, OpError, RunContext
-from resp_dsl.runtime.store import CorruptEntryError, LockedError
+from resp_dsl.runtime.store import CorruptEntryError, LockedError, copy_atomic
 
 
 SUMMARY = "summary.json"  # every entry's short result (accuracy, achieved sparsity, ...)
@@ -188,7 +189,9 @@ def write_heatmaps(outcomes, store, out_dir: Path) -> list[Path]:
         target = out_dir / "heatmaps" / f"{_slug(o.id)}.png"
         target.parent.mkdir(parents=True, exist_ok=True)
         sel = json.loads(sel_path.read_text(encoding="utf-8"))
-        written.append(heatmap(sel, target, f"{o.id}: {100 * sel['achieved']:.1f}% pruned"))
+        with tempfile.TemporaryDirectory() as tmp:  # rendered privately, published without following links
+            drawn = heatmap(sel, Path(tmp) / target.name, f"{o.id}: {100 * sel['achieved']:.1f}% pruned")
+            written.append(copy_atomic(drawn, target))
     return written
 
 

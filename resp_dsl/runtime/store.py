@@ -88,8 +88,8 @@ def default_cache_dir() -> Path:
     return Path.home() / ".cache" / "resp-dsl"
 
 
-def usable_root(root: Path) -> str | None:
-    """Why ``root`` cannot hold a store (not a directory, not writable), or None."""
+def usable_root(root: Path, *, write: bool = True) -> str | None:
+    """Why ``root`` cannot hold a store (not a directory, not writable when ``write``), or None."""
     root = Path(root)
     probe = root
     while not probe.exists():
@@ -98,6 +98,8 @@ def usable_root(root: Path) -> str | None:
         probe = probe.parent
     if not probe.is_dir():
         return f"{probe} is not a directory"
+    if not write:
+        return None
     if not os.access(probe, os.W_OK | os.X_OK):
         return f"{probe} is not writable"
     base = root / SCHEME
