@@ -60,6 +60,7 @@ CODES: dict[str, tuple[str, str]] = {
     "unsupported-architecture": (ERROR, "a model family without an adapter"),
     "inconsistent-config": (ERROR, "a model config whose head/channel counts do not fit together"),
     "model-config-unreadable": (ERROR, "a model config.json that cannot be read"),
+    "uniform-export-dense": (WARNING, "a uniform export that keeps every parameter of the dense model"),
     "model-config-unknown": (WARNING, "no offline config for the model: model-aware checks skipped"),
     # never expected: a bug in resp-dsl, reported as a diagnostic instead of a traceback
     "internal-error": (ERROR, "resp-dsl failed on this input; please report it"),

@@ -37,7 +37,7 @@ class CheckContext:
 
 
 from resp_dsl.check import (  # noqa: E402  (the modules need CheckContext above)
-    duplicate_arms, eval_points, local_paths, milestones, model_config, protection, ranges, requirements, unused,
+    duplicate_arms, eval_points, exports, local_paths, milestones, model_config, protection, ranges, requirements, unused,
 )
 
 CHECKS = (
@@ -49,6 +49,7 @@ CHECKS = (
     local_paths.check,
     model_config.check,
     protection.check,
+    exports.check,
     unused.check,
 )
 
