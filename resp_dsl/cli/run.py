@@ -158,6 +158,10 @@ def run(args) -> int:
     store = Store(cache)
     name = result.ir.name if result.ir is not None else Path(args.file).stem
     out_dir = Path(args.out).expanduser() if args.out else Path("runs") / name
+    problem = usable_root(out_dir)
+    if problem:
+        print(f"resp-dsl: error: --out {out_dir}: {problem}", file=sys.stderr)
+        return 2
     graph = result.graph
     console.print(f"[bold]{name}[/]: {len(graph.nodes)} nodes, store {cache}, outputs {out_dir}")
     t0 = time.perf_counter()
@@ -191,7 +195,11 @@ def run(args) -> int:
         return 3
     from resp_dsl.runtime.interpreter import write_heatmaps
 
-    maps = write_heatmaps(outcomes, store, out_dir)
+    try:
+        maps = write_heatmaps(outcomes, store, out_dir)
+    except OSError as exc:
+        console.print(f"[yellow]warning[/]: heatmaps not written: {exc.strerror or exc}")
+        maps = []
     _print_summary(console, outcomes, out_dir, time.perf_counter() - t0)
     if maps:
         console.print(f"kept-structure heatmaps: {maps[0].parent}/ ({len(maps)} files)")

@@ -89,7 +89,8 @@ def default_cache_dir() -> Path:
 
 
 def usable_root(root: Path, *, write: bool = True) -> str | None:
-    """Why ``root`` cannot hold a store (not a directory, not writable when ``write``), or None."""
+    """Why the directory ``root`` cannot be used (a path component is not a directory, or it is not
+    writable when ``write``), or None. For --cache and --out, before any work."""
     root = Path(root)
     probe = root
     while not probe.exists():

@@ -83,6 +83,8 @@ def test_run_usage_errors(tmp_path, run_cli):
         assert _clean(code, out, err) == 2 and "--cache" in err
         code, out, err = run_cli("cache", "--cache", cache, "ls")
         assert _clean(code, out, err) == 2
+        code, out, err = run_cli("run", p, "--cache", tmp_path / "c", "--out", cache)
+        assert _clean(code, out, err) == 2 and "--out" in err
 
 
 def test_cache_verify_and_rm_of_an_unknown_key_fail(tmp_path, run_cli):
