@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from resp_dsl.check.local_paths import export_path_problem
-from resp_dsl.runtime.store import LARGE_FILE, sha256_file
+from resp_dsl.runtime.store import sha256_file, verify_files
 
 EXPORT_RECORD = "export.json"
 MARKER = "resp_dsl.json"  # written by resp_dsl.pruning.export into every export directory
@@ -65,32 +65,7 @@ def verify(directory: Path, files: dict[str, dict[str, Any]], stamps: dict | Non
     """
     if not directory.is_dir():
         return ["missing"], {}
-    problems, fresh = [], {}
-    stamps = stamps or {}
-    for name, info in sorted(files.items()):
-        f = directory / name
-        try:
-            if f.is_symlink():
-                raise OSError
-            st = f.stat()
-        except OSError:
-            problems.append(f"{name}: missing")
-            continue
-        if st.st_size != info.get("size"):
-            problems.append(f"{name}: size {st.st_size} != {info.get('size')}")
-            continue
-        stamp = [st.st_size, st.st_mtime_ns, st.st_ino, info.get("sha256")]
-        if st.st_size >= LARGE_FILE and stamps.get(name) == stamp:
-            fresh[name] = stamp
-        elif sha256_file(f) != info.get("sha256"):
-            problems.append(f"{name}: sha256 mismatch")
-        elif st.st_size >= LARGE_FILE:
-            fresh[name] = stamp
-    for f in sorted(directory.rglob("*")):
-        rel = f.relative_to(directory).as_posix()
-        if (f.is_file() or f.is_symlink()) and rel not in files:
-            problems.append(f"{rel}: not part of the export")
-    return problems, fresh
+    return verify_files(directory, files, stamps)
 
 
 def marker_of(directory: Path) -> dict | None:

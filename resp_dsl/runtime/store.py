@@ -125,6 +125,43 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def verify_files(directory: Path, files: dict[str, dict[str, Any]], stamps: dict[str, list] | None = None,
+                 *, extra_ok: set[str] = frozenset()) -> tuple[list[str], dict[str, list]]:
+    """Problems of ``directory`` against recorded ``files`` ({relpath: {sha256, size}}), and stamps.
+
+    A file of at least ``LARGE_FILE`` bytes whose [size, mtime_ns, inode, sha256] equals its
+    entry in ``stamps`` (from an earlier full verification) is not re-hashed; smaller files
+    always are. Returns the problems (missing, size or sha256 mismatch, a file or link not
+    recorded) and fresh stamps for the large files that verified.
+    """
+    problems, fresh = [], {}
+    stamps = stamps or {}
+    for name, info in sorted(files.items()):
+        f = directory / name
+        try:
+            if f.is_symlink():
+                raise OSError
+            st = f.stat()
+        except OSError:
+            problems.append(f"{name}: missing")
+            continue
+        if st.st_size != info.get("size"):
+            problems.append(f"{name}: size {st.st_size} != {info.get('size')}")
+            continue
+        stamp = [st.st_size, st.st_mtime_ns, st.st_ino, info.get("sha256")]
+        if st.st_size >= LARGE_FILE and stamps.get(name) == stamp:
+            fresh[name] = stamp
+        elif sha256_file(f) != info.get("sha256"):
+            problems.append(f"{name}: sha256 mismatch")
+        elif st.st_size >= LARGE_FILE:
+            fresh[name] = stamp
+    for f in sorted(directory.rglob("*")):
+        rel = f.relative_to(directory).as_posix()
+        if (f.is_file() or f.is_symlink()) and rel not in files and rel not in extra_ok:
+            problems.append(f"{rel}: not in manifest")
+    return problems, fresh
+
+
 def _holder(lock_path: Path) -> str:
     """The pid written into a lock file by its holder (for messages only)."""
     try:
@@ -328,29 +365,8 @@ class Store:
         if manifest.get("key") not in (None, key):
             problems.append(f"manifest belongs to key {manifest.get('key')}")
         stamps = {} if full else (self.read_index("stamps", key) or {})
-        fresh = {}
-        for name, info in sorted(manifest["files"].items()):
-            file = path / name
-            try:
-                st = file.stat()
-            except OSError:
-                problems.append(f"{name}: missing")
-                continue
-            if st.st_size != info.get("size"):
-                problems.append(f"{name}: size {st.st_size} != {info.get('size')}")
-                continue
-            stamp = [st.st_size, st.st_mtime_ns, st.st_ino, info.get("sha256")]
-            if st.st_size >= LARGE_FILE and stamps.get(name) == stamp:
-                fresh[name] = stamp
-            elif sha256_file(file) != info.get("sha256"):
-                problems.append(f"{name}: sha256 mismatch")
-            elif st.st_size >= LARGE_FILE:
-                fresh[name] = stamp
-        listed = set(manifest["files"]) | {MANIFEST}
-        for file in sorted(path.rglob("*")):
-            rel = file.relative_to(path).as_posix()
-            if (file.is_file() or file.is_symlink()) and rel not in listed:
-                problems.append(f"{rel}: not in manifest")
+        found, fresh = verify_files(path, manifest["files"], stamps, extra_ok={MANIFEST})
+        problems += found
         if not problems and fresh and fresh != stamps:
             with contextlib.suppress(OSError):
                 self.write_index("stamps", key, fresh)

@@ -57,3 +57,28 @@ def small_graph(model_dir: Path, *, rho: float = 1.0) -> FakeGraph:
         FakeNode("table", "report", {"kind": "table", "rows": "arm", "cols": "sparsity", "by": "task"},
                  {"dense": "eval0", "p2": "eval2"}),
     ])
+
+
+class Recorder:
+    """A reporter for run_graph that records node statuses and log lines."""
+
+    def __init__(self):
+        self.events = []
+
+    def start(self, nodes):
+        pass
+
+    def node(self, node_id, status, outcome):
+        self.events.append((node_id, status))
+
+    def progress(self, label, done, total):
+        pass
+
+    def log(self, message):
+        self.events.append(("log", message))
+
+    def logs(self) -> str:
+        return "\n".join(m for k, m in self.events if k == "log")
+
+    def status(self, node_id) -> str:
+        return [s for k, s in self.events if k == node_id and s != "running"][-1]

@@ -13,33 +13,13 @@ import pytest
 
 pytest.importorskip("torch")
 
-from interp_helpers import FakeGraph, FakeNode  # noqa: E402
+from interp_helpers import FakeGraph, FakeNode, Recorder  # noqa: E402
 
 from resp_dsl.runtime.interpreter import NodeFailed, run_graph  # noqa: E402
 from resp_dsl.runtime.store import MANIFEST, JsonlCheckpoint, Store  # noqa: E402
 
 
-class Log:
-    def __init__(self):
-        self.events = []
-
-    def start(self, nodes):
-        pass
-
-    def node(self, node_id, status, outcome):
-        self.events.append((node_id, status))
-
-    def progress(self, label, done, total):
-        pass
-
-    def log(self, message):
-        self.events.append(("log", message))
-
-    def logs(self) -> str:
-        return "\n".join(m for k, m in self.events if k == "log")
-
-    def status(self, node_id) -> str:
-        return [s for k, s in self.events if k == node_id and s != "running"][-1]
+Log = Recorder
 
 
 PROTECT = {"first_fraction": 0.0, "last": True, "blocks": []}

@@ -8,27 +8,13 @@ import pytest
 
 pytest.importorskip("torch")
 
-from interp_helpers import small_graph  # noqa: E402
+from interp_helpers import Recorder, small_graph  # noqa: E402
 
 from resp_dsl.runtime.interpreter import NodeFailed, run_graph  # noqa: E402
 from resp_dsl.runtime.store import Store  # noqa: E402
 
 
-class Quiet:
-    def __init__(self):
-        self.events = []
-
-    def start(self, nodes):
-        pass
-
-    def node(self, node_id, status, outcome):
-        self.events.append((node_id, status))
-
-    def progress(self, label, done, total):
-        pass
-
-    def log(self, message):
-        self.events.append(("log", message))
+Quiet = Recorder
 
 
 def test_runs_every_op_then_reuses_everything(tmp_path, tiny_model_dir):
