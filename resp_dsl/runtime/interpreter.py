@@ -238,7 +238,10 @@ def _export_present(ctx: RunContext, node, art: Artifact, artifacts: dict) -> bo
         why = exports.may_replace(target, model_art.key, ctx.overwrite_exports)
         if why:
             raise NodeFailed(node, art.key, why, "pass --overwrite-exports to replace an earlier export", None)
-        written = exports.write(ctx, node.params, model_art, target, replace=True)
+        try:
+            written = exports.write(ctx, node.params, model_art, target, replace=True)
+        except OpError as exc:
+            raise NodeFailed(node, art.key, str(exc), exc.hint, None) from exc
     if written != files:
         ctx.log(f"warning: the re-export of {node.id} differs from the first one; its entry is recomputed")
         return False
