@@ -694,6 +694,11 @@ class Store:
                 if not dry_run:
                     shutil.rmtree(tmp, ignore_errors=True) if tmp.is_dir() else tmp.unlink(missing_ok=True)
                 removed.append(f"tmp/{tmp.name}")
+        if not dry_run:  # index records of keys that no longer have an entry (not reported: bookkeeping)
+            live = set(self.keys()) | set(self.partial_keys())
+            for rec in (self.base / "index").glob("*/*.json"):
+                if rec.stem not in live:
+                    rec.unlink(missing_ok=True)
         return removed
 
 
