@@ -174,6 +174,10 @@ def run(args) -> int:
     except NodeFailed as exc:
         from rich.markup import escape
 
+        if _STOPPED:  # the interrupt surfaced as a failure inside a library
+            console.print("[yellow]interrupted[/]: finished nodes are stored, partial work is kept; "
+                          "run the same command again to resume")
+            return 130
         node = exc.node
         console.print(f"[bold red]error[/]: node {escape(node.id)} ({node.op}) failed: {escape(str(exc))}")
         console.print(f"  defined at {_span_location(node)}")
@@ -206,21 +210,30 @@ def run(args) -> int:
     return 0
 
 
+_STOPPED: list[int] = []  # signals received during the run (a library may wrap the KeyboardInterrupt)
+
+
 @contextlib.contextmanager
 def _sigterm_as_interrupt():
-    """SIGTERM (a scheduler, `kill`) stops the run like Ctrl-C: finished nodes and partial work kept."""
+    """SIGTERM (a scheduler, `kill`) stops the run like Ctrl-C: finished nodes and partial work kept.
+
+    Both signals are also remembered, so an interrupt that a library turned into another
+    error (transformers' lazy imports do) still ends as "interrupted", exit 130.
+    """
     def handler(signum, frame):
+        _STOPPED.append(signum)
         raise KeyboardInterrupt
 
     try:
-        previous = signal.signal(signal.SIGTERM, handler)
+        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
     except ValueError:  # not the main thread
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def _print_summary(console, outcomes, out_dir: Path, seconds: float) -> None:

@@ -162,3 +162,14 @@ def test_sigterm_stops_like_ctrl_c(recipe, tmp_path):
     rest = proc.communicate(timeout=120)[0]
     assert proc.returncode == 130, rest
     assert "interrupted" in rest and "Traceback" not in rest
+
+
+def test_a_fully_cached_rerun_imports_no_torch(reference, recipe):
+    """Issue 12: a finished recipe re-runs like `make`: every entry verified, no model work, no torch."""
+    d, _, _ = reference
+    probe = ("import sys; from resp_dsl.cli import main\n"
+             "code = main(sys.argv[1:]); print('TORCH', 'torch' in sys.modules); sys.exit(code)")
+    res = subprocess.run([sys.executable, "-c", probe, *_cmd(recipe, d / "cache", d / "out")[3:]],
+                         capture_output=True, text=True, env=_env(), timeout=600)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "TORCH False" in res.stdout and " done " not in res.stdout
