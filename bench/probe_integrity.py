@@ -195,7 +195,7 @@ def kills(work: Path, recipe: Path, ref_cache: Path, ref_out: Path, seconds: flo
 
 # ---------------------------------------------------------------------------------------------- corruption
 
-def corruptions(work: Path, recipe: Path, ref_cache: Path, ref_out: Path, rng: random.Random):
+def corruptions(work: Path, recipe: Path, ref_cache: Path, ref_out: Path, rng: random.Random, match: str = ""):
     sys.path.insert(0, str(ROOT))
     from resp_dsl.runtime.store import JsonlCheckpoint
 
@@ -224,7 +224,9 @@ def corruptions(work: Path, recipe: Path, ref_cache: Path, ref_out: Path, rng: r
         (e / "manifest.json").write_text(json.dumps(m))
 
     def edit_json_value(f: Path):
-        f.write_text(f.read_text().replace("0", "1", 2))
+        text = f.read_text()
+        i = next(j for j, ch in enumerate(text) if ch.isdigit())  # change the first digit: a real edit
+        f.write_text(text[:i] + str((int(text[i]) + 1) % 10) + text[i + 1:])
 
     scenarios = []
     for op, keys in sorted(by_op.items()):
@@ -241,7 +243,7 @@ def corruptions(work: Path, recipe: Path, ref_cache: Path, ref_out: Path, rng: r
                 (f"{op}: status edited", key, lambda e=e: edit_status(e)),
                 (f"{op}: planted file", key, lambda e=e: (e / "planted.txt").write_text("x")),
             ]
-            if f.suffix == ".json":
+            if f.suffix == ".json" and any(ch.isdigit() for ch in f.read_text()):
                 scenarios.append((f"{op}: edit a value in {f.name}", key, lambda f=f: edit_json_value(f)))
     # partial checkpoints: an eval's and a calibration's in-op records, edited or from another node
     for op, name in (("eval", "eval.jsonl"), ("calibrate", "generations.jsonl")):
@@ -278,6 +280,7 @@ def corruptions(work: Path, recipe: Path, ref_cache: Path, ref_out: Path, rng: r
 
     announced_words = ("corrupt", "do not verify", "does not match", "recomputed")
     detected, bad = 0, []
+    scenarios = [s for s in scenarios if not match or match in s[0]]
     for name, key, damage in scenarios:
         damage()
         res = sh(run_args(recipe, cache, out), cwd=work)
@@ -326,6 +329,7 @@ def main() -> None:
     ap.add_argument("--kills", type=int, default=10)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--only", default="hostile,kill,corrupt,concurrent")
+    ap.add_argument("--match", default="", help="only the corruption scenarios whose name contains this")
     a = ap.parse_args()
     only = set(a.only.split(","))
     rng = random.Random(a.seed)
@@ -346,7 +350,7 @@ def main() -> None:
                                                                         time.perf_counter() - t0)
             if "corrupt" in only:
                 t0 = time.perf_counter()
-                tried, det, bad = corruptions(work, recipe, ref_cache, ref_out, rng)
+                tried, det, bad = corruptions(work, recipe, ref_cache, ref_out, rng, a.match)
                 figures["corruptions (entries, partials, exports)"] = (tried, det, "detected+announced, identical after",
                                                                        bad, time.perf_counter() - t0)
             if "concurrent" in only:

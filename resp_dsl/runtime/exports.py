@@ -77,8 +77,15 @@ def marker_of(directory: Path) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
-def may_replace(directory: Path, model_key: str, overwrite: bool) -> str | None:
-    """Why ``directory`` must not be replaced by an export of ``model_key``, or None."""
+def may_replace(directory: Path, model_key: str, overwrite: bool, *, recorded: dict | None = None) -> str | None:
+    """Why ``directory`` must not be replaced by an export of ``model_key``, or None.
+
+    Replaceable: an empty directory; one whose marker names the same model (a damaged copy
+    of this very export); with ``overwrite``, one whose marker names another model; and an
+    export whose marker itself was damaged or deleted when ``recorded`` (this node's recorded
+    files) covers every file in it, so nothing but export files can be lost. Never: a
+    directory without a marker that holds anything else (a user's directory).
+    """
     if not directory.exists() and not directory.is_symlink():
         return None
     if directory.is_symlink() or not directory.is_dir():
@@ -87,6 +94,9 @@ def may_replace(directory: Path, model_key: str, overwrite: bool) -> str | None:
         return None
     marker = marker_of(directory)
     if marker is None:
+        present = {f.relative_to(directory).as_posix() for f in directory.rglob("*") if not f.is_dir()}
+        if recorded and present <= set(recorded):
+            return None
         return (f"{directory} exists and is not an export made by resp-dsl (no {MARKER}); "
                 "it is never replaced: choose another export path or --out")
     if (marker.get("metadata") or {}).get("recipe_key") == model_key or overwrite:
@@ -94,8 +104,16 @@ def may_replace(directory: Path, model_key: str, overwrite: bool) -> str | None:
     return f"{directory} holds an earlier export of another model; pass --overwrite-exports to replace it"
 
 
-def write(ctx, params: dict, model_art, target: Path, *, replace: bool) -> dict[str, dict[str, Any]]:
-    """Export the model of ``model_art`` into ``target``; returns the checksums of what was written."""
+def write(ctx, params: dict, model_art, target: Path) -> dict[str, dict[str, Any]]:
+    """Export the model of ``model_art`` into ``target`` (which ``may_replace`` allowed); returns
+    the checksums of what was written.
+
+    The export is written into a fresh sibling directory and swapped into place, so a reader
+    sees the old directory or the new one, never a mix, and a crash leaves the old one.
+    """
+    import shutil
+    import tempfile
+
     from resp_dsl.pruning.export import ExportError, export_model
     from resp_dsl.runtime.ops import OpError, fresh_tokenizer
 
@@ -103,13 +121,25 @@ def write(ctx, params: dict, model_art, target: Path, *, replace: bool) -> dict[
     # A tokenizer fresh from the model directory: the one generation used carries padding
     # state, which would make this export differ from a re-export in a later run.
     tok = fresh_tokenizer(model_art.json("model.json")["base"])
+    source = Path(model_art.json("model.json")["base"]["path"]).resolve()
+    if source.exists() and (target == source or source in target.parents or target in source.parents):
+        raise OpError(f"refusing to export into {target}: it overlaps the source model at {source}",
+                      hint="choose another export path or --out")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.export-"))
     try:
-        export_model(model, tok, target, format=params.get("format", "per_layer"),
-                     metadata={"recipe_key": model_art.key}, overwrite=replace)
+        export_model(model, tok, stage / "x", format=params.get("format", "per_layer"),
+                     metadata={"recipe_key": model_art.key})
+        _umask_tree(stage / "x")
+        files = checksums(stage / "x")
+        if target.exists() or target.is_symlink():
+            os.rename(target, stage / "old")
+        os.rename(stage / "x", target)
     except ExportError as exc:
         raise OpError(str(exc), hint="choose another export path or --out") from None
-    _umask_tree(target)
-    return checksums(target)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    return files
 
 
 def _umask_tree(directory: Path) -> None:

@@ -235,11 +235,11 @@ def _export_present(ctx: RunContext, node, art: Artifact, artifacts: dict) -> bo
         if problems != ["missing"]:
             ctx.log(f"warning: the export of {node.id} at {target} does not match what was exported "
                     f"({'; '.join(problems[:3])}); it is exported again")
-        why = exports.may_replace(target, model_art.key, ctx.overwrite_exports)
+        why = exports.may_replace(target, model_art.key, ctx.overwrite_exports, recorded=files)
         if why:
             raise NodeFailed(node, art.key, why, "pass --overwrite-exports to replace an earlier export", None)
         try:
-            written = exports.write(ctx, node.params, model_art, target, replace=True)
+            written = exports.write(ctx, node.params, model_art, target)
         except OpError as exc:
             raise NodeFailed(node, art.key, str(exc), exc.hint, None) from exc
     if written != files:

@@ -561,7 +561,7 @@ def op_export(ctx: RunContext, node, inputs: dict[str, Artifact], out: Path) -> 
     why = exports.may_replace(target, inputs["model"].key, ctx.overwrite_exports)
     if why:
         raise OpError(why, hint="pass --overwrite-exports to replace an earlier export")
-    files = exports.write(ctx, p, inputs["model"], target, replace=True)
+    files = exports.write(ctx, p, inputs["model"], target)
     _write_json(out / exports.EXPORT_RECORD, {"path": p["path"], "format": p.get("format", "per_layer"),
                                               "files": files})
     if ctx.key:

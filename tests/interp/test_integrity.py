@@ -136,6 +136,18 @@ def test_exports_are_verified_and_rewritten_identically(done):
     assert "does not match what was exported" in log.logs()
     assert _tree(target) == first
 
+    # a damaged or deleted marker: the directory holds only recorded export files, so it is repaired
+    for damage in ("flip", "delete"):
+        marker = target / "resp_dsl.json"
+        if damage == "flip":
+            marker.write_bytes(b"{" + marker.read_bytes()[1:-5])
+        else:
+            marker.unlink()
+        log = Log()
+        run_graph(g, store=store, out_dir=tmp / "out", reporter=log)
+        assert "does not match what was exported" in log.logs()
+        assert _tree(target) == first
+
     # another --out gets its own byte-identical copy; the entry is never rewritten
     run_graph(g, store=store, out_dir=tmp / "out2", reporter=Log())
     assert _tree(tmp / "out2" / "exports" / "m") == first
