@@ -55,10 +55,13 @@ CODES: dict[str, tuple[str, str]] = {
     "protect-out-of-range": (ERROR, "a protected block index outside the model"),
     "local-path-missing": (ERROR, "a local file or directory that does not exist"),
     "report-unbuildable": (ERROR, "a report that cannot be built from the recipe's results"),
+    "export-path-escapes": (ERROR, "an export path that is not a directory inside --out"),
+    "non-finite-number": (ERROR, "a number that is infinite, NaN, or too large to represent"),
     # model-aware
     "unsupported-architecture": (ERROR, "a model family without an adapter"),
     "inconsistent-config": (ERROR, "a model config whose head/channel counts do not fit together"),
     "model-config-unreadable": (ERROR, "a model config.json that cannot be read"),
+    "uniform-export-dense": (WARNING, "a uniform export that keeps every parameter of the dense model"),
     "model-config-unknown": (WARNING, "no offline config for the model: model-aware checks skipped"),
     # never expected: a bug in resp-dsl, reported as a diagnostic instead of a traceback
     "internal-error": (ERROR, "resp-dsl failed on this input; please report it"),

@@ -65,6 +65,9 @@ def checksum_path(path: str) -> str:
 @dataclass
 class Graph:
     nodes: dict[str, Node] = field(default_factory=dict)
+    # the `use`d files (see syntax.imports.Loaded.imports); a local fragment's text enters every
+    # key, so editing it can never reuse entries computed under its old content
+    imports: list[dict] = field(default_factory=list)
     _keys: dict[str, str] = field(default_factory=dict, repr=False)
     _sums: dict[str, str] = field(default_factory=dict, repr=False)
 
@@ -121,9 +124,12 @@ class Graph:
             sums.append([os.path.basename(f.rstrip("/")), self._sums[f]])
         payload = [n.op, n.version, n.params, [[role, self.key(n.inputs[role])] for role in sorted(n.inputs)],
                    sums, CACHE_SCHEME]
+        local = sorted(i["sha256"] for i in self.imports if not i.get("stdlib"))
+        if local:  # absent for shipped fragments only: their recipes keep their keys
+            payload.append(["use", local])
         key = hashlib.sha256(canonical_json(payload).encode()).hexdigest()
         self._keys[node_id] = key
         return key
 
     def to_dict(self) -> dict:
-        return {"scheme": CACHE_SCHEME, "nodes": [dict(n.to_dict(), key=self.key(n.id)) for n in self.topological_order()]}
+        return {"scheme": CACHE_SCHEME, "imports": self.imports, "nodes": [dict(n.to_dict(), key=self.key(n.id)) for n in self.topological_order()]}

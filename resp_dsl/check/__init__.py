@@ -31,11 +31,13 @@ class CheckContext:
 
     def usable_config(self, source: str) -> ModelConfig | None:
         cfg = self.config(source)
-        return cfg if isinstance(cfg, ModelConfig) else None
+        # an inconsistent or implausibly large config is reported by the model_config check;
+        # costing or protecting from it would mislead (or exhaust memory)
+        return cfg if isinstance(cfg, ModelConfig) and not cfg.problems() else None
 
 
 from resp_dsl.check import (  # noqa: E402  (the modules need CheckContext above)
-    duplicate_arms, eval_points, local_paths, milestones, model_config, protection, ranges, requirements, unused,
+    duplicate_arms, eval_points, exports, local_paths, milestones, model_config, protection, ranges, requirements, unused,
 )
 
 CHECKS = (
@@ -47,6 +49,7 @@ CHECKS = (
     local_paths.check,
     model_config.check,
     protection.check,
+    exports.check,
     unused.check,
 )
 

@@ -16,6 +16,26 @@ def resolve_local(recipe, path: str) -> Path:
     return p if p.is_absolute() else _base(recipe) / p
 
 
+def export_path_problem(path: str) -> str | None:
+    """Why an export path from recipe text may not be used, or None.
+
+    An export lands in a directory strictly inside the run's ``--out``: a relative path
+    without ``..``, not empty and not ``.``. An absolute destination can only come from the
+    command line (``--out``), never from recipe text, so a recipe cannot make a run replace
+    a directory elsewhere.
+    """
+    text = path.strip()
+    if not text or Path(text) == Path("."):
+        return "the export path is empty or names --out itself"
+    if text.startswith("~") or Path(text).is_absolute():
+        return "an export path from a recipe must be relative to --out (choose the destination with --out)"
+    if ".." in Path(text).parts:
+        return "an export path must not leave --out through `..`"
+    if "\0" in text:
+        return "an export path must not contain a NUL character"
+    return None
+
+
 def check(recipe, ctx) -> list[Diagnostic]:
     out, seen = [], set()
 
@@ -38,9 +58,16 @@ def check(recipe, ctx) -> list[Diagnostic]:
         c = arm.calibration
         if c is not None and c.text_file:
             need(c.text_file, c.span, "calibration text file")
-        elif c is not None and c.dataset.endswith((".jsonl", ".json", ".txt")):
-            need(c.dataset, c.span, "calibration file")
+        elif c is not None and c.task_file:
+            need(c.task_file, c.span, "calibration file")
         for ev in arm.evals:
             if ev.task.source == "local" and ev.task.path:
                 need(ev.task.path, ev.span, "task file")
+        for ex in arm.exports:
+            problem = export_path_problem(ex.path)
+            if problem and (ex.path, ex.span) not in seen:
+                seen.add((ex.path, ex.span))
+                out.append(Diagnostic("export-path-escapes", ex.span, f'export path "{ex.path}": {problem}',
+                                      hint='write a path inside --out, e.g. to "exports/{arm}-{sparsity}", '
+                                           "and pick the destination with `resp-dsl run --out DIR`"))
     return out

@@ -66,6 +66,13 @@ def run(args) -> int:
 
             sys.stdout.writelines(difflib.unified_diff(text.splitlines(True), out.splitlines(True), f, f))
         else:
-            write_atomic(f, out)
+            try:
+                write_atomic(f, out)
+            except OSError as exc:
+                print(f"resp-dsl: error: cannot rewrite {f}: {exc.strerror or exc}", file=sys.stderr)
+                print("  hint: fmt writes a temporary file next to the recipe; the directory must be writable "
+                      "(or use --diff)", file=sys.stderr)
+                status = max(status, 2)
+                continue
             print(f"{f}: reformatted")
     return status

@@ -28,7 +28,8 @@ def build_plan(result, cache_root=None) -> dict:
     config = result.ctx.usable_config(sources[0]) if sources and result.ctx else None
     lookup = (lambda source: result.ctx.usable_config(source)) if result.ctx else (lambda source: None)
     entries = plan(graph, lookup, cache_root=cache_root)
-    header = {"recipe": ir.name, "file": result.file, "models": sources, "arms": [a.label for a in ir.arms]}
+    header = {"recipe": ir.name, "file": result.file, "models": sources, "arms": [a.label for a in ir.arms],
+              "imports": [{k: i[k] for k in ("use", "path", "sha256", "stdlib")} for i in graph.imports]}
     if config:
         prunable = config.num_hidden_layers * config.prunable_block_params()
         header.update(params=config.total_params(), prunable=prunable, config_origin=config.origin)
@@ -60,6 +61,9 @@ def render_tree(data: dict, full_keys: bool = False):
     title = f"[bold]{escape(h['recipe'])}[/]  {escape(', '.join(h['models']))}"
     if "summary" in h:
         title += f"  {h['summary']}"
+    for imp in h.get("imports", []):  # where every `use` came from; a local fragment's text is in the keys
+        where = imp["use"] if imp["stdlib"] else f"{imp['path']}  sha256:{imp['sha256'][:12]} (in the keys)"
+        title += f"\n  uses {escape(where)}"
     root = Tree(title)
     kids: dict[str | None, list] = {}
     for n in data["nodes"]:

@@ -7,7 +7,9 @@ Exit codes: 0 ok, 1 recipe errors, 2 usage errors, 3 run failure, 130 interrupte
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -26,7 +28,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--overwrite-out", action="store_true",
                         help="write into an --out folder that holds the results of another configuration")
     parser.add_argument("--overwrite-exports", action="store_true", help="replace earlier exports in --out")
-    parser.add_argument("--threads", type=int, metavar="N", help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--threads", type=int, metavar="N", help="torch CPU threads, at least 1 (default: torch's choice)")
     parser.add_argument("--plain", action="store_true", help="plain log lines instead of the live view")
     parser.add_argument("--limit", type=_positive, metavar="N",
                         help="smoke test: at most N problems per evaluation and N calibration samples "
@@ -170,14 +172,22 @@ def run(args) -> int:
     from rich.console import Console
 
     console = Console(stderr=False, highlight=False)
-    from resp_dsl.cli.check import torch_for
+    import importlib.util
 
-    if torch_for("run", args.threads) is None:  # the run needs the torch extra; check/plan do not
+    if importlib.util.find_spec("torch") is None:  # imported only when a node must be computed
+        print("resp-dsl: error: `run` needs the torch extra: pip install 'resp-dsl[torch]'", file=sys.stderr)
+        return 2
+    if args.threads is not None and args.threads < 1:
+        print(f"resp-dsl: error: --threads must be at least 1, got {args.threads}", file=sys.stderr)
         return 2
     from resp_dsl.runtime.interpreter import NodeFailed, run_graph
-    from resp_dsl.runtime.store import LockedError, Store, default_cache_dir
+    from resp_dsl.runtime.store import LockedError, Store, default_cache_dir, usable_root
 
     cache = Path(args.cache).expanduser() if args.cache else default_cache_dir()
+    problem = usable_root(cache)
+    if problem:
+        print(f"resp-dsl: error: --cache {cache}: {problem}", file=sys.stderr)
+        return 2
     store = Store(cache)
     from resp_dsl.cli.check import parse_overrides
     from resp_dsl.runtime.provenance import OutDirTaken, claim_out_dir, configuration, default_out_dir
@@ -186,6 +196,10 @@ def run(args) -> int:
     overrides = parse_overrides(args.overrides) or {}
     options = {"limit": args.limit, "seed": args.seed}
     out_dir = Path(args.out).expanduser() if args.out else default_out_dir(name, overrides, options)
+    problem = usable_root(out_dir)
+    if problem:
+        print(f"resp-dsl: error: --out {out_dir}: {problem}", file=sys.stderr)
+        return 2
     config = configuration(args.file, overrides, options)
     try:
         if not args.overwrite_out:
@@ -213,13 +227,18 @@ def run(args) -> int:
     t0 = time.perf_counter()
     reporter = RichReporter(console, plain=args.plain or not console.is_terminal)
     try:
-        with reporter:
+        with reporter, _sigterm_as_interrupt():
             outcomes = run_graph(graph, store=store, out_dir=out_dir, reporter=reporter,
                                  overwrite_exports=args.overwrite_exports, keep_going=args.keep_going,
-                                 targets=targets, compute=compute, batch_size=args.batch_size)
+                                 targets=targets, compute=compute, batch_size=args.batch_size,
+                                 recipe=str(Path(args.file).resolve()), threads=args.threads)
     except NodeFailed as exc:
         from rich.markup import escape
 
+        if _STOPPED:  # the interrupt surfaced as a failure inside a library
+            console.print("[yellow]interrupted[/]: finished nodes are stored, partial work is kept; "
+                          "run the same command again to resume")
+            return 130
         node = exc.node
         console.print(f"[bold red]error[/]: node {escape(node.id)} ({node.op}) failed: {escape(str(exc))}")
         console.print(f"  defined at {_span_location(node)}")
@@ -233,12 +252,20 @@ def run(args) -> int:
                       "run the same command again to resume")
         return 130
     except LockedError as exc:
-        console.print(f"[bold red]error[/]: {exc} (is another run of this recipe in progress?)")
+        console.print(f"[bold red]error[/]: {exc}")
+        return 3
+    except OSError as exc:  # the store or --out became unwritable (full disk, read-only mount)
+        console.print(f"[bold red]error[/]: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
+        console.print("  finished nodes are stored; free space or fix permissions, then run the same command again")
         return 3
     from resp_dsl.runtime.interpreter import write_heatmaps
     from resp_dsl.runtime.provenance import write_run_record
 
-    maps = write_heatmaps(outcomes, store, out_dir)
+    try:
+        maps = write_heatmaps(outcomes, store, out_dir)
+    except OSError as exc:
+        console.print(f"[yellow]warning[/]: heatmaps not written: {exc.strerror or exc}")
+        maps = []
     write_run_record(out_dir, config=config, sources=result.sources, params=dict(result.ir.params),
                      outcomes=outcomes, store=store, started=started, seconds=time.time() - started,
                      resolved=result.ir.canonical())
@@ -263,6 +290,32 @@ def _print_failures(console, graph, outcomes) -> int:
         console.print(f"{len(failed)} node(s) failed, {skipped} skipped because they depend on one; "
                       "everything else is stored and written")
     return 3 if failed else 0
+
+
+_STOPPED: list[int] = []  # signals received during the run (a library may wrap the KeyboardInterrupt)
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM (a scheduler, `kill`) stops the run like Ctrl-C: finished nodes and partial work kept.
+
+    Both signals are also remembered, so an interrupt that a library turned into another
+    error (transformers' lazy imports do) still ends as "interrupted", exit 130.
+    """
+    def handler(signum, frame):
+        _STOPPED.append(signum)
+        raise KeyboardInterrupt
+
+    try:
+        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def _print_summary(console, outcomes, out_dir: Path, seconds: float, *, plain: bool = False) -> None:

@@ -83,15 +83,16 @@ class _ArmLowering:
         c = arm.calibration
         if c is not None and arm.score is not None and SCORERS[arm.score.method].calibrated:
             cfiles = []
-            if c.text_file:
-                cfiles = [self.local(c.text_file)]
-            elif c.dataset.endswith((".jsonl", ".json", ".txt")):
-                cfiles = [self.local(c.dataset)]
+            text_file = self.local(c.text_file) if c.text_file else None
+            task_file = self.local(c.task_file) if c.task_file else None
+            if text_file or task_file:
+                cfiles = [text_file or task_file]
             elif c.dataset == "tiny_gsm":
                 cfiles = [str(_zoo_root() / "tiny-reasoner" / "data" / f"{c.split}.jsonl")]
             cal = self.node(f"calibrate/{c.source}", "calibrate", {
                 "source": c.source, "dataset": c.dataset, "split": c.split, "shots": c.shots, "n": c.n, "seed": c.seed,
-                "max_tokens": c.max_tokens, **self.sampling(c), "text_file": c.text_file}, {"model": model}, c.span, cfiles)
+                "max_tokens": c.max_tokens, **self.sampling(c), "text_file": text_file, "task_file": task_file},
+                {"model": model}, c.span, cfiles)
         points = sorted({p for e in arm.evals for p in e.points} | {p for e in arm.exports for p in e.points})
         cur, cur_s = model, 0.0
         score = arm.score

@@ -39,6 +39,7 @@ class CalibrateParams(Params):
     top_p: float | None
     top_k: int | None
     text_file: str | None = None
+    task_file: str | None = None  # a local task file (hashed into the key); None: the built-in task
 
 
 class RegenerateParams(Params):

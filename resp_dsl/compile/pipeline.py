@@ -70,6 +70,7 @@ def _run_stages(loaded: Loaded, overrides, model_config, want_graph: bool) -> Co
         from resp_dsl.compile.lower import lower
 
         graph = lower(ir)
+        graph.imports = list(loaded.imports)
         res.diagnostics.extend(_dry_run_reports(graph, ir))
         if want_graph and res.ok:
             res.graph = graph

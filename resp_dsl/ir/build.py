@@ -346,7 +346,11 @@ class Builder:
                 continue
             tree, diags = parse_text(f"param {name} = {text}\n", f"<--set {name}>")
             if tree is None or len(tree.statements) != 1 or not isinstance(tree.statements[0], A.Param):
-                self.sink.add("wrong-type", span, f"--set {name}={text}: not a single value")
+                bad = [d for d in diags if d.code == "non-finite-number"]
+                if bad:
+                    self.sink.add("non-finite-number", span, f"--set {name}={text[:40]}: {bad[0].message}")
+                else:
+                    self.sink.add("wrong-type", span, f"--set {name}={text}: not a single value")
                 continue
             self.params[name] = _respan(tree.statements[0].value, self.param_defs[name].value.span)
 
@@ -600,6 +604,7 @@ class Builder:
                 return
             dataset = task.path if task.source == "local" else task.name
             text_file = None
+            fields["task_file"] = task.path if task.source == "local" else None
         self.set(scope, "calibration", M.CalibrationSpec(source=src, dataset=dataset, text_file=text_file,
                                                          span=cmd.span, spans=spans, **fields), cmd.span)
 

@@ -86,6 +86,7 @@ class CalibrationSpec(IRModel):
     source: CalibrationSource
     dataset: str  # task name, a generic corpus name (c4), or a local file
     text_file: str | None = None
+    task_file: str | None = None  # a local task's jsonl (a bare name always means the built-in task)
     split: str = "train"
     # Calibration prompts: the task's prompt with this many worked examples (0: the bare question
     # in the chat template, thinking on; the paper does not say, see docs/fidelity.md).

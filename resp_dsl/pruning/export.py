@@ -71,6 +71,8 @@ def _check_target(out: Path, source: Path | None, overwrite: bool) -> None:
             raise ExportError(f"{out} exists and is not a directory")
         if any(out.iterdir()) and not overwrite:
             raise TargetExistsError(f"{out} is not empty; pass overwrite=True to replace it")
+        if any(out.iterdir()) and not (out / META_FILE).is_file():
+            raise ExportError(f"{out} is not an export made by resp-dsl (no {META_FILE}); it is never replaced")
 
 
 def export_model(model, tokenizer, out_dir, *, format: str = "per_layer", metadata: dict | None = None,
@@ -79,6 +81,8 @@ def export_model(model, tokenizer, out_dir, *, format: str = "per_layer", metada
     if format not in FORMATS:
         raise ExportError(f"unknown export format {format!r}: choose one of {', '.join(FORMATS)}")
     get_adapter(model)
+    if Path(out_dir).is_symlink():
+        raise ExportError(f"{out_dir} is a symbolic link; exports are written only into real directories")
     out = Path(out_dir).resolve()
     source = _source_dir(model)
     _check_target(out, source, overwrite)

@@ -21,6 +21,13 @@ class ConfigError(Exception):
     """A config that exists but cannot be used (unreadable, missing fields)."""
 
 
+# Upper bounds far above any real model: a config beyond them is an error in `check`, so the
+# costing in `plan` (per-block lists, products) never runs out of memory or time.
+MAX_DIM = {"hidden_size": 1 << 20, "num_hidden_layers": 10_000, "num_attention_heads": 1 << 16,
+           "num_key_value_heads": 1 << 16, "head_dim": 1 << 16, "intermediate_size": 1 << 24,
+           "vocab_size": 1 << 26}
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     model_type: str
@@ -86,6 +93,10 @@ class ModelConfig:
                      "head_dim", "intermediate_size"):
             if getattr(self, name) <= 0:
                 out.append(f"{name} must be positive, got {getattr(self, name)}")
+            elif getattr(self, name) > MAX_DIM[name]:
+                out.append(f"{name} {getattr(self, name):.3g} is implausibly large (at most {MAX_DIM[name]:,})")
+        if self.vocab_size > MAX_DIM["vocab_size"]:
+            out.append(f"vocab_size {self.vocab_size:.3g} is implausibly large (at most {MAX_DIM['vocab_size']:,})")
         if not out and self.num_attention_heads % self.num_key_value_heads:
             out.append(f"{self.num_attention_heads} query heads do not divide into "
                        f"{self.num_key_value_heads} KV groups")

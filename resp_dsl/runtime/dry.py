@@ -81,6 +81,25 @@ def kept_params(cfg: ModelConfig, target: float, protect: dict, basis: str) -> i
     return int(cfg.total_params() - target * prunable)
 
 
+def uniform_export_params(cfg: ModelConfig, target: float, protect: dict) -> tuple[int, int, list[int]]:
+    """(fewest, most) parameters a `uniform` export of a model pruned to ``target`` can keep,
+    and the protected blocks.
+
+    A uniform export pads every block to the widest kept counts, so one block kept dense
+    (protected) makes the whole export dense-sized: fewest == most == the dense count. Without
+    protection the size depends on the selection: from ``kept_params`` (every block pruned
+    alike) up to the dense count (one block left whole).
+    """
+    from resp_dsl.ir.models import ProtectSpec
+
+    prot = ProtectSpec(first_fraction=protect.get("first_fraction", 0.0), last=protect.get("last", False),
+                       blocks=tuple(protect.get("blocks", ()))).resolve(cfg.num_hidden_layers)
+    dense = cfg.total_params()
+    if prot or target <= 0:
+        return dense, dense, prot
+    return kept_params(cfg, target, protect, "params"), dense, prot
+
+
 def _cached_fn(cache_root):
     try:
         from resp_dsl.runtime.store import Store
@@ -111,6 +130,7 @@ def plan(graph: Graph, config, *, cache_root=None) -> list[NodePlan]:
     n_cal: dict[str, int] = {}
     seq: dict[str, int] = {}
     cfg_of: dict[str, ModelConfig | None] = {}
+    prunes: dict[str, dict] = {}  # prune node id -> params (what an export of it keeps)
     lookup = config if callable(config) else (lambda source: config)
     for node in graph.topological_order():
         p, c = node.params, Cost()
@@ -160,6 +180,7 @@ def plan(graph: Graph, config, *, cache_root=None) -> list[NodePlan]:
             if p["steps"] > 1 and p["score"]:  # every step after the first re-scores
                 for unit, passes in SCORERS[p["score"]["method"]].cost((p["steps"] - 1) * n).items():
                     setattr(c, unit, passes)
+            prunes[node.id] = p
             if config:
                 c.params_kept = kept_params(config, p["target"], p["protect"], p["basis"])
             c.note = (f"{p['start']:g} -> {p['target']:g} of {p['basis']}"
@@ -172,6 +193,12 @@ def plan(graph: Graph, config, *, cache_root=None) -> list[NodePlan]:
                 f" problems × ≤{p['max_new_tokens']} tok, {sampling_note(p)}"
         elif node.op == "export":
             c.note = f"{p['format']} -> {p['path']}"
+            pr = prunes.get(node.inputs.get("model", ""))
+            if p["format"] == "uniform" and config and pr:
+                low, high, prot = uniform_export_params(config, pr["target"], pr["protect"])
+                c.params_kept = high if prot else low
+                c.note += (f"  keeps all {human(high)} params: dense-sized (blocks kept dense pad every block)"
+                           if low == high else f"  keeps {human(low)}-{human(high)} params (padded to the widest block)")
         if wbytes is None and config and node.op in ("calibrate", "regenerate", "eval"):
             kv = 2 * config.num_hidden_layers * config.num_key_value_heads * config.head_dim * 2
             tokens = p.get("max_tokens") or p.get("max_new_tokens") or seq.get(node.id, 2048)

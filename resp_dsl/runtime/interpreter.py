@@ -11,12 +11,15 @@ one (sampling is seeded per prompt).
 from __future__ import annotations
 
 import json
+import math
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from resp_dsl.runtime.ops import OPS, Artifact, OpError, RunContext
+from resp_dsl.runtime.store import CorruptEntryError, LockedError, copy_atomic
 
 
 SUMMARY = "summary.json"  # every entry's short result (accuracy, achieved sparsity, ...)
@@ -47,8 +50,11 @@ def _nodes_in_order(graph) -> list[Any]:
 
 def run_graph(graph, *, store, out_dir: Path, reporter=None, overwrite_exports: bool = False,
               targets: set[str] | None = None, keep_going: bool = False, compute: set[str] | None = None,
-              batch_size: int | str | None = None) -> list[NodeOutcome]:
+              batch_size: int | str | None = None, recipe: str = "", threads: int | None = None) -> list[NodeOutcome]:
     """Execute `graph`; returns one outcome per node. Raises NodeFailed with the failing node.
+
+    A node that another live run is writing is waited for (with a message every few
+    seconds) and then reused, so two runs on one store both finish.
 
     A failing report never stops the run (the other reports and the exports are still
     written); with `keep_going` no failing op does: every node that does not depend on a
@@ -61,65 +67,105 @@ def run_graph(graph, *, store, out_dir: Path, reporter=None, overwrite_exports: 
     nodes = [n for n in _nodes_in_order(graph) if targets is None or n.id in targets]
     keys = {n.id: graph.key(n.id) for n in nodes}
     ctx = RunContext(store=store, out_dir=Path(out_dir), progress=reporter.progress, log=reporter.log,
-                     overwrite_exports=overwrite_exports, batch_size=batch_size)
+                     overwrite_exports=overwrite_exports, batch_size=batch_size, threads=threads)
     outcomes: dict[str, NodeOutcome] = {}
     artifacts: dict[str, Artifact] = {}
+    announced: set[str] = set()  # keys whose corrupt entries were announced (and are recomputed)
     preflight(nodes)
     reporter.start([(n.id, n.op, keys[n.id]) for n in nodes])
     for node in nodes:
         key = keys[node.id]
-        status = "done"
         blocked = [p for p in node.inputs.values() if outcomes[p].status in ("failed", "skipped")]
         if blocked:
             outcomes[node.id] = NodeOutcome(node.id, node.op, key, "skipped", error=f"needs {blocked[0]}, which failed")
             reporter.node(node.id, "skipped", outcomes[node.id])
             continue
-        if store.has(key):
-            try:
-                entry = store.open(key, verify=True)
-                summary = _read_summary(Path(entry.path))
-                if _outputs_present(ctx, node, Path(entry.path), summary):
-                    artifacts[node.id] = Artifact(key, node.op, Path(entry.path), dict(entry.meta))
-                    outcomes[node.id] = NodeOutcome(node.id, node.op, key, "cached", summary=summary)
-                    reporter.node(node.id, "cached", outcomes[node.id])
-                    ctx.summaries[node.id] = summary
-                    continue
-            except Exception as exc:  # CorruptEntryError and anything unreadable: recompute
-                reporter.log(f"warning: the cached entry of {node.id} ({key[:12]}) is corrupt "
-                             f"and is recomputed: {exc}")
-                store.rm(key)
-                status = "recomputed"
-        if compute is not None and node.id not in compute:
-            raise NodeFailed(node, key, "is not in the store, and --only runs just the nodes it names",
-                             f"run with --until {node.id} first (or --until the node you named)", None)
-        if node.op not in OPS:
-            raise NodeFailed(node, key, f"op {node.op!r} has no implementation in this runtime", None, None)
-        inputs = {role: artifacts[pid] for role, pid in node.inputs.items()}
-        reporter.node(node.id, "running", None)
-        ctx.partial = store.partial_dir(key)
-        t0 = time.perf_counter()
+        ctx.key = key
+        if recipe:
+            store.note_use(key, node=node.id, recipe=recipe)  # an index beside the entries, never inside one
         try:
-            # The entry holds only what its key determines: no node id, arm or label of this recipe.
-            with store.write(key, {"op": node.op, "params": node.params}) as tmp:
-                summary = OPS[node.op](ctx, node, inputs, Path(tmp)) or {}
-                (Path(tmp) / SUMMARY).write_text(json.dumps(summary, sort_keys=True), encoding="utf-8")
-            seconds = time.perf_counter() - t0
-        except KeyboardInterrupt:
-            raise
-        except Exception as exc:  # name the node and where its partial results are
-            failed = NodeFailed(node, key, str(exc), exc.hint, ctx.partial) if isinstance(exc, OpError) else \
-                NodeFailed(node, key, f"{type(exc).__name__}: {exc}", None, ctx.partial)
-            if not (keep_going or node.op == "report"):
-                raise failed from exc
+            found = _reuse(ctx, node, key, artifacts, reporter, announced)
+            if found is None:
+                if compute is not None and node.id not in compute:
+                    raise NodeFailed(node, key, "is not in the store, and --only runs just the nodes it names",
+                                     f"run with --until {node.id} first (or --until the node you named)", None)
+
+                def waiting(seconds, node_id=node.id):
+                    reporter.log(f"waiting for another run to finish {node_id}"
+                                 + (f" ({seconds:.0f}s so far)" if seconds >= 1 else ""))
+
+                with store.lock(key, timeout=math.inf, on_wait=waiting):
+                    found = _reuse(ctx, node, key, artifacts, reporter, announced)  # finished by the run we waited for?
+                    if found is None:
+                        found = _compute(ctx, node, key, artifacts, reporter, announced)
+        except NodeFailed as failed:
+            if not (keep_going or node.op == "report") or not failed.key:
+                raise
             outcomes[node.id] = NodeOutcome(node.id, node.op, key, "failed", error=str(failed), hint=failed.hint)
             reporter.node(node.id, "failed", outcomes[node.id])
             continue
-        entry = store.open(key, verify=False)
-        artifacts[node.id] = Artifact(key, node.op, Path(entry.path), dict(entry.meta))
+        status, summary, seconds = found if isinstance(found, tuple) else ("cached", found, 0.0)
         outcomes[node.id] = NodeOutcome(node.id, node.op, key, status, seconds, summary)
         ctx.summaries[node.id] = summary
         reporter.node(node.id, status, outcomes[node.id])
     return [outcomes[n.id] for n in nodes]
+
+
+def _reuse(ctx: RunContext, node, key: str, artifacts: dict, reporter, announced: set[str]) -> dict | None:
+    """The summary of a sound stored entry of ``node`` (its artifact recorded), or None.
+
+    An entry that exists but is not sound (a file missing, truncated or edited, the manifest
+    deleted, broken or not "complete") is announced, removed and left to be recomputed.
+    """
+    store = ctx.store
+    if store.has(key):
+        try:
+            entry = store.open(key, verify=True)
+            summary = _read_summary(Path(entry.path))
+            art = Artifact(key, node.op, Path(entry.path), dict(entry.meta))
+            if _outputs_present(ctx, node, art, summary, artifacts):
+                artifacts[node.id] = art
+                return summary
+            return None
+        except (NodeFailed, LockedError):
+            raise
+        except Exception as exc:  # CorruptEntryError and anything unreadable: recompute
+            reason = str(exc)
+    elif store.entry_dir(key).exists():
+        reason = "; ".join(store.verify(key)[:3]) or "incomplete"
+    else:
+        return None
+    reporter.log(f"warning: the cached entry of {node.id} ({key[:12]}) is corrupt and is recomputed: {reason}")
+    announced.add(key)
+    store.rm(key)
+    return None
+
+
+def _compute(ctx: RunContext, node, key: str, artifacts: dict, reporter, announced: set[str]):
+    store = ctx.store
+    if node.op not in OPS:
+        raise NodeFailed(node, key, f"op {node.op!r} has no implementation in this runtime", None, None)
+    inputs = {role: artifacts[pid] for role, pid in node.inputs.items()}
+    reporter.node(node.id, "running", None)
+    ctx.partial = store.partial_dir(key)
+    t0 = time.perf_counter()
+    try:
+        # The entry holds only what its key determines: no node id, arm or label of this recipe.
+        with store.write(key, {"op": node.op, "params": node.params}) as tmp:
+            summary = OPS[node.op](ctx, node, inputs, Path(tmp)) or {}
+            (Path(tmp) / SUMMARY).write_text(json.dumps(summary, sort_keys=True), encoding="utf-8")
+        seconds = time.perf_counter() - t0
+    except OpError as exc:
+        raise NodeFailed(node, key, str(exc), exc.hint, ctx.partial) from exc
+    except (KeyboardInterrupt, LockedError):
+        raise
+    except Exception as exc:  # an unexpected failure: name the node and where its partial results are
+        raise NodeFailed(node, key, f"{type(exc).__name__}: {exc}", None, ctx.partial) from exc
+    finally:
+        ctx.partial = None
+    entry = store.open(key, verify=False)
+    artifacts[node.id] = Artifact(key, node.op, Path(entry.path), dict(entry.meta))
+    return ("recomputed" if key in announced else "done"), summary, seconds
 
 
 def preflight(nodes) -> None:
@@ -149,24 +195,76 @@ def write_heatmaps(outcomes, store, out_dir: Path) -> list[Path]:
         target = out_dir / "heatmaps" / f"{_slug(o.id)}.png"
         target.parent.mkdir(parents=True, exist_ok=True)
         sel = json.loads(sel_path.read_text(encoding="utf-8"))
-        written.append(heatmap(sel, target, f"{o.id}: {100 * sel['achieved']:.1f}% pruned"))
+        with tempfile.TemporaryDirectory() as tmp:  # rendered privately, published without following links
+            drawn = heatmap(sel, Path(tmp) / target.name, f"{o.id}: {100 * sel['achieved']:.1f}% pruned")
+            written.append(copy_atomic(drawn, target))
     return written
 
 
-def _outputs_present(ctx: RunContext, node, entry_path: Path, summary: dict) -> bool:
-    """Side effects outside the store: a report is re-published into this run's --out; an export
-    whose directory is gone (or was written for another entry) is written again."""
+def _outputs_present(ctx: RunContext, node, art: Artifact, summary: dict, artifacts: dict) -> bool:
+    """Side effects outside the store: a report is re-published into this run's --out; an
+    export is verified against the checksums its entry records and, when its directory is
+    missing or differs, written again (the entry itself is not rewritten)."""
     if node.op == "report":
         from resp_dsl.runtime.report import publish
 
-        publish(entry_path, summary, ctx.out_dir)
+        publish(art.path, summary, ctx.out_dir)
     elif node.op == "export":
-        from resp_dsl.runtime.ops import export_target
-
-        target = export_target(ctx, node.params)
-        if not (target / "resp_dsl.json").is_file():
-            return False
+        return _export_present(ctx, node, art, artifacts)
     return True
+
+
+def _export_present(ctx: RunContext, node, art: Artifact, artifacts: dict) -> bool:
+    from resp_dsl.runtime import exports
+
+    record = art.json(exports.EXPORT_RECORD)
+    files = record.get("files")
+    if not isinstance(files, dict) or not files:
+        raise CorruptEntryError(art.key, art.path, [f"{exports.EXPORT_RECORD} records no checksums"])
+    try:
+        target = exports.export_target(ctx.out_dir, node.params)
+    except exports.ExportProblem as exc:
+        raise NodeFailed(node, art.key, str(exc), "export paths are relative to --out", None) from None
+    store = ctx.store
+    stamps = (store.read_index("xstamps", art.key) or {}).get(str(target))
+    problems, fresh = exports.verify(target, files, stamps)
+    if not problems:
+        _remember_export(store, art.key, target, fresh)
+        return True
+    model_art = artifacts[node.inputs["model"]]
+    with store.lock(art.key, timeout=math.inf,
+                    on_wait=lambda s: ctx.log(f"waiting for another run to finish {node.id}")):
+        problems, fresh = exports.verify(target, files, None)
+        if not problems:
+            _remember_export(store, art.key, target, fresh)
+            return True
+        if problems != ["missing"]:
+            ctx.log(f"warning: the export of {node.id} at {target} does not match what was exported "
+                    f"({'; '.join(problems[:3])}); it is exported again")
+        why = exports.may_replace(target, model_art.key, ctx.overwrite_exports, recorded=files)
+        if why:
+            raise NodeFailed(node, art.key, why, "pass --overwrite-exports to replace an earlier export", None)
+        try:
+            written = exports.write(ctx, node.params, model_art, target)
+        except OpError as exc:
+            raise NodeFailed(node, art.key, str(exc), exc.hint, None) from exc
+    if written != files:
+        ctx.log(f"warning: the re-export of {node.id} differs from the first one; its entry is recomputed")
+        return False
+    _, fresh = exports.verify(target, files, None)
+    _remember_export(store, art.key, target, fresh)
+    return True
+
+
+def _remember_export(store, key: str, target: Path, fresh: dict) -> None:
+    import contextlib
+
+    store.note_export(key, target)
+    all_stamps = store.read_index("xstamps", key) or {}
+    if all_stamps.get(str(target)) != fresh:
+        all_stamps[str(target)] = fresh
+        with contextlib.suppress(OSError):
+            store.write_index("xstamps", key, all_stamps)
 
 
 def _read_summary(path: Path) -> dict:

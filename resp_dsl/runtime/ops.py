@@ -74,12 +74,22 @@ class RunContext:
     progress: Callable[[str, int, int], None] = lambda label, done, total: None
     log: Callable[[str], None] = print
     overwrite_exports: bool = False
+    key: str = ""  # the key of the node being run
+    threads: int | None = None  # torch CPU threads, set when torch is first needed
     _models: dict = field(default_factory=dict)  # (base path, dtype, device) -> (model, tok)
     _built: dict = field(default_factory=dict)  # model artifact key -> (model, tok)
 
     _extractors: dict = field(default_factory=dict)
     summaries: dict = field(default_factory=dict)  # node id -> summary of every node finished in this run
     batch_size: int | str | None = None  # `run --batch-size`: generation/eval batches (not in any key)
+
+    def checkpoint(self, name: str):
+        """The in-op checkpoint file ``name`` of the running node, its records bound to the node key."""
+        from resp_dsl.runtime.store import JsonlCheckpoint
+
+        if getattr(self, "partial", None) is None:
+            return None
+        return JsonlCheckpoint(self.partial / name, key=self.key, warn=self.log)
 
     def extractor(self, source: str, like_model):
         """The answer-extractor model named by an eval's `extractor=`, loaded once per run."""
@@ -96,6 +106,10 @@ class RunContext:
         """The dense model of a `model.json` base spec, loaded once per run."""
         key = (spec["path"], spec["dtype"], spec["device"])
         if key not in self._models:
+            if self.threads:
+                import torch  # a fully cached run never gets here, so never imports torch
+
+                torch.set_num_threads(self.threads)
             self._models[key] = load_base(spec)
         return self._models[key]
 
@@ -170,6 +184,16 @@ def load_base(spec: dict):
         raise OpError(str(exc)) from None
 
 
+def fresh_tokenizer(spec: dict):
+    """The tokenizer of a `model.json` base spec, as loaded from its directory (pad = eos if unset)."""
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(spec["path"], revision=spec.get("revision"))
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    return tok
+
+
 def op_load_model(ctx: RunContext, node, inputs: dict[str, Artifact], out: Path) -> dict:
     p = node.params
     path, local = resolve_model(p["model"])
@@ -200,9 +224,7 @@ def _task(params: dict):
     from resp_dsl.tasks import TaskError, get_task
 
     name = params.get("task") or params["dataset"]
-    file = params.get("task_file")
-    if file is None and (name.endswith((".jsonl", ".json")) or Path(name).expanduser().is_file()):
-        file = name
+    file = params.get("task_file")  # a bare name is always the built-in task, never a file named like it
     try:
         return get_task(f"jsonl:{file}") if file else get_task(name)
     except TaskError as exc:
@@ -260,13 +282,12 @@ def sampling_in_force(params: dict, model) -> dict:
 def _generate(ctx: RunContext, model, tok, prompts: list[str], params: dict, out: Path, label: str, seed: int,
               model_art: Artifact | None = None):
     from resp_dsl.generation import get_backend
-    from resp_dsl.runtime.store import JsonlCheckpoint
 
     backend_name = params.get("backend") or (model_art.json("model.json")["base"].get("backend") if model_art else None)
     backend = get_backend(backend_name or "hf")
     if backend_name == "vllm" and model_art is not None:
         model = _vllm_model(ctx, model_art, tok)
-    checkpoint = JsonlCheckpoint(ctx.partial / "generations.jsonl") if getattr(ctx, "partial", None) else None
+    checkpoint = ctx.checkpoint("generations.jsonl")
     return backend(model, tok, prompts, max_new_tokens=params["max_tokens"],
                    temperature=params["temperature"], top_p=params["top_p"], top_k=params["top_k"],
                    seed=seed, batch_size=ctx.batch_size or params.get("batch_size", 64),
@@ -518,7 +539,6 @@ def op_prune(ctx: RunContext, node, inputs: dict[str, Artifact], out: Path) -> d
 
 def op_eval(ctx: RunContext, node, inputs: dict[str, Artifact], out: Path) -> dict:
     from resp_dsl.evaluation import evaluate_direct, evaluate_lm_eval
-    from resp_dsl.runtime.store import JsonlCheckpoint
 
     p = node.params
     model, tok = ctx.model(inputs["model"])
@@ -530,7 +550,7 @@ def op_eval(ctx: RunContext, node, inputs: dict[str, Artifact], out: Path) -> di
     if p["harness"] == "lm_eval":
         result = evaluate_lm_eval(model, tok, task, **common)
     else:
-        checkpoint = JsonlCheckpoint(ctx.partial / "eval.jsonl") if getattr(ctx, "partial", None) else None
+        checkpoint = ctx.checkpoint("eval.jsonl")
         backend = inputs["model"].json("model.json")["base"].get("backend") or "hf"
         if backend == "vllm":
             model = _vllm_model(ctx, inputs["model"], tok)
@@ -543,28 +563,23 @@ def op_eval(ctx: RunContext, node, inputs: dict[str, Artifact], out: Path) -> di
 
 
 def op_export(ctx: RunContext, node, inputs: dict[str, Artifact], out: Path) -> dict:
-    from resp_dsl.pruning.export import ExportError, TargetExistsError, export_model
+    from resp_dsl.runtime import exports
 
     p = node.params
-    model, tok = ctx.model(inputs["model"])
-    target = export_target(ctx, p)
-    meta = {"recipe_key": inputs["model"].key, "node": getattr(node, "id", None)}
     try:
-        export_model(model, tok, target, format=p["format"], metadata=meta,
-                     overwrite=ctx.overwrite_exports)
-    except TargetExistsError:
-        raise OpError(f"{target} already holds files (an earlier export?)",
-                      hint="pass --overwrite-exports to `resp-dsl run` to replace it, or choose another "
-                           "`export ... to` path or --out") from None
-    except ExportError as exc:
-        raise OpError(str(exc)) from None
-    _write_json(out / "export.json", {"path": p["path"], "format": p["format"]})
+        target = exports.export_target(ctx.out_dir, p)
+    except exports.ExportProblem as exc:
+        raise OpError(str(exc), hint="export paths are relative to --out") from None
+    why = exports.may_replace(target, inputs["model"].key, ctx.overwrite_exports)
+    if why:
+        raise OpError(why, hint="pass --overwrite-exports to `resp-dsl run` to replace an earlier export, or choose another "
+                             "`export ... to` path or --out")
+    files = exports.write(ctx, p, inputs["model"], target)
+    _write_json(out / exports.EXPORT_RECORD, {"path": p["path"], "format": p["format"],
+                                              "files": files})
+    if ctx.key:
+        ctx.store.note_export(ctx.key, target)
     return {"path": p["path"]}
-
-
-def export_target(ctx: RunContext, params: dict) -> Path:
-    target = Path(params["path"]).expanduser()
-    return target if target.is_absolute() else ctx.out_dir / target
 
 
 def op_report(ctx: RunContext, node, inputs: dict[str, Artifact], out: Path) -> dict:

@@ -17,13 +17,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
-import shutil
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 from resp_dsl.compile.labels import arm_name, sweep_values
+from resp_dsl.runtime.store import copy_atomic
 from resp_dsl.stats import wilson
 
 BASE_FIELDS = ("task", "arm", "method", "sparsity", "basis", "achieved", "achieved_structures", "achieved_params",
@@ -418,11 +417,7 @@ def publish(entry_path: Path, summary: dict, out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for name in summary.get("files", []):
-        src = entry_path / name
-        dst = out_dir / name
-        if src.is_file():
-            tmp = dst.with_name(f".{dst.name}.tmp")
-            shutil.copyfile(src, tmp)
-            tmp.replace(dst)
-            written.append(dst)
+        src = entry_path / Path(name).name  # a bare name: nothing recorded can point outside --out
+        if src.is_file() and not src.is_symlink():
+            written.append(copy_atomic(src, out_dir / Path(name).name))
     return written

@@ -37,7 +37,7 @@ import re
 import shutil
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,11 @@ STATUS_COMPLETE = "complete"
 
 _KEY_RE = re.compile(r"^[A-Za-z0-9_-]{4,128}$")
 _HASH_CHUNK = 1 << 20
+WAIT_REPORT = 10.0  # seconds between "waiting for another run" messages
+# Files at least this large are re-hashed by ``open`` only when their size, mtime or inode
+# changed since the last full verification (``verify`` and ``cache verify`` always re-hash).
+LARGE_FILE = 64 << 20
+MAX_USES = 8  # (node, recipe) pairs remembered per key for `cache ls`
 
 
 class StoreError(Exception):
@@ -83,6 +88,27 @@ def default_cache_dir() -> Path:
     return Path.home() / ".cache" / "resp-dsl"
 
 
+def usable_root(root: Path, *, write: bool = True) -> str | None:
+    """Why the directory ``root`` cannot be used (a path component is not a directory, or it is not
+    writable when ``write``), or None. For --cache and --out, before any work."""
+    root = Path(root)
+    probe = root
+    while not probe.exists():
+        if probe.parent == probe:
+            return "no existing parent directory"
+        probe = probe.parent
+    if not probe.is_dir():
+        return f"{probe} is not a directory"
+    if not write:
+        return None
+    if not os.access(probe, os.W_OK | os.X_OK):
+        return f"{probe} is not writable"
+    base = root / SCHEME
+    if base.exists() and (not base.is_dir() or not os.access(base, os.W_OK | os.X_OK)):
+        return f"{base} is not a writable directory"
+    return None
+
+
 def check_key(key: str) -> str:
     """Return ``key`` if it is a valid node key (letters, digits, ``-``, ``_``; 4-128 chars)."""
     if not isinstance(key, str) or not _KEY_RE.match(key):
@@ -97,6 +123,51 @@ def sha256_file(path: Path) -> str:
         while chunk := f.read(_HASH_CHUNK):
             h.update(chunk)
     return h.hexdigest()
+
+
+def verify_files(directory: Path, files: dict[str, dict[str, Any]], stamps: dict[str, list] | None = None,
+                 *, extra_ok: set[str] = frozenset()) -> tuple[list[str], dict[str, list]]:
+    """Problems of ``directory`` against recorded ``files`` ({relpath: {sha256, size}}), and stamps.
+
+    A file of at least ``LARGE_FILE`` bytes whose [size, mtime_ns, inode, sha256] equals its
+    entry in ``stamps`` (from an earlier full verification) is not re-hashed; smaller files
+    always are. Returns the problems (missing, size or sha256 mismatch, a file or link not
+    recorded) and fresh stamps for the large files that verified.
+    """
+    problems, fresh = [], {}
+    stamps = stamps or {}
+    for name, info in sorted(files.items()):
+        f = directory / name
+        try:
+            if f.is_symlink():
+                raise OSError
+            st = f.stat()
+        except OSError:
+            problems.append(f"{name}: missing")
+            continue
+        if st.st_size != info.get("size"):
+            problems.append(f"{name}: size {st.st_size} != {info.get('size')}")
+            continue
+        stamp = [st.st_size, st.st_mtime_ns, st.st_ino, info.get("sha256")]
+        if st.st_size >= LARGE_FILE and stamps.get(name) == stamp:
+            fresh[name] = stamp
+        elif sha256_file(f) != info.get("sha256"):
+            problems.append(f"{name}: sha256 mismatch")
+        elif st.st_size >= LARGE_FILE:
+            fresh[name] = stamp
+    for f in sorted(directory.rglob("*")):
+        rel = f.relative_to(directory).as_posix()
+        if (f.is_file() or f.is_symlink()) and rel not in files and rel not in extra_ok:
+            problems.append(f"{rel}: not in manifest")
+    return problems, fresh
+
+
+def _holder(lock_path: Path) -> str:
+    """The pid written into a lock file by its holder (for messages only)."""
+    try:
+        return lock_path.read_text(encoding="ascii", errors="replace").strip()[:16] or "?"
+    except OSError:
+        return "?"
 
 
 def _fsync_dir(path: Path) -> None:
@@ -120,6 +191,33 @@ def write_json_atomic(path: Path, data: Any) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def copy_atomic(src: Path, dst: Path) -> Path:
+    """Copy ``src`` to ``dst`` through an unpredictable temporary file in ``dst``'s directory
+    (``mkstemp``: created exclusively, never through a planted link) and one ``os.replace``
+    (which replaces a link at ``dst`` rather than writing through it)."""
+    import tempfile
+
+    dst = Path(dst)
+    fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.", suffix=".tmp")
+    try:
+        with open(src, "rb") as fin, os.fdopen(fd, "wb") as fout:
+            shutil.copyfileobj(fin, fout, _HASH_CHUNK)
+            fout.flush()
+            os.fsync(fout.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, dst)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+    return dst
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _dir_size(path: Path) -> int:
@@ -248,8 +346,13 @@ class Store:
                 return False
         return True
 
-    def verify(self, key: str) -> list[str]:
-        """Check every file of ``key`` against its manifest; return the problems (empty: sound)."""
+    def verify(self, key: str, *, full: bool = True) -> list[str]:
+        """Check every file of ``key`` against its manifest; return the problems (empty: sound).
+
+        ``full=False`` (what ``open`` does) skips re-hashing a file of at least ``LARGE_FILE``
+        bytes whose size, mtime and inode are those recorded at its last full verification;
+        small files are always re-hashed.
+        """
         path = self.entry_dir(key)
         if not path.is_dir():
             return ["no such entry"]
@@ -261,23 +364,64 @@ class Store:
             problems.append(f"status is {manifest.get('status')!r}, not {STATUS_COMPLETE!r}")
         if manifest.get("key") not in (None, key):
             problems.append(f"manifest belongs to key {manifest.get('key')}")
-        for name, info in sorted(manifest["files"].items()):
-            file = path / name
-            try:
-                size = file.stat().st_size
-            except OSError:
-                problems.append(f"{name}: missing")
-                continue
-            if size != info.get("size"):
-                problems.append(f"{name}: size {size} != {info.get('size')}")
-            elif sha256_file(file) != info.get("sha256"):
-                problems.append(f"{name}: sha256 mismatch")
-        listed = set(manifest["files"]) | {MANIFEST}
-        for file in sorted(path.rglob("*")):
-            rel = file.relative_to(path).as_posix()
-            if file.is_file() and rel not in listed:
-                problems.append(f"{rel}: not in manifest")
+        stamps = {} if full else (self.read_index("stamps", key) or {})
+        found, fresh = verify_files(path, manifest["files"], stamps, extra_ok={MANIFEST})
+        problems += found
+        if not problems and fresh and fresh != stamps:
+            with contextlib.suppress(OSError):
+                self.write_index("stamps", key, fresh)
         return problems
+
+    # -- the index: facts about entries kept OUTSIDE them (never part of what a key names) -----
+    def _index_path(self, kind: str, key: str) -> Path:
+        return self.base / "index" / kind / f"{check_key(key)}.json"
+
+    def read_index(self, kind: str, key: str) -> Any:
+        """The JSON recorded under ``index/<kind>/<key>.json`` (None if absent or unreadable)."""
+        try:
+            with open(self._index_path(kind, key), encoding="utf-8") as f:
+                return json.load(f)
+        except (OSError, ValueError):
+            return None
+
+    def write_index(self, kind: str, key: str, data: Any) -> None:
+        """Record ``data`` about ``key`` outside its entry, atomically."""
+        path = self._index_path(kind, key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(path, data)
+
+    def note_use(self, key: str, *, node: str, recipe: str) -> None:
+        """Remember that ``recipe`` used ``key`` as its node ``node`` (for ``cache ls``).
+
+        Kept in ``index/uses/``, outside the entry: an entry holds only what its key determines.
+        The newest uses come first; at most ``MAX_USES`` are kept.
+        """
+        uses = self.uses(key)
+        mine = {"node": node, "recipe": recipe}
+        if uses[:1] == [mine]:
+            return
+        uses = [mine] + [u for u in uses if u != mine]
+        with contextlib.suppress(OSError):
+            self.write_index("uses", key, uses[:MAX_USES])
+
+    def uses(self, key: str) -> list[dict[str, str]]:
+        """The (node, recipe) pairs recorded by ``note_use``, newest first."""
+        data = self.read_index("uses", key)
+        return [u for u in data if isinstance(u, dict)] if isinstance(data, list) else []
+
+    def note_export(self, key: str, location: Path) -> None:
+        """Remember where the export node ``key`` wrote its directory (``cache verify`` checks it)."""
+        old = self.read_index("exports", key) or []
+        locs = [str(Path(location).resolve())]
+        locs += [p for p in old if isinstance(p, str) and p not in locs]
+        if locs[:MAX_USES] == old:
+            return
+        with contextlib.suppress(OSError):
+            self.write_index("exports", key, locs[:MAX_USES])
+
+    def export_locations(self, key: str) -> list[Path]:
+        data = self.read_index("exports", key)
+        return [Path(p) for p in data if isinstance(p, str)] if isinstance(data, list) else []
 
     def open(self, key: str, *, verify: bool = True) -> Entry:
         """The verified entry of ``key``.
@@ -291,7 +435,7 @@ class Store:
         manifest_path = path / MANIFEST
         stamp = (key, manifest_path.stat().st_mtime if manifest_path.exists() else -1.0)
         if verify and stamp not in self._verified:
-            problems = self.verify(key)
+            problems = self.verify(key, full=False)
             if problems:
                 raise CorruptEntryError(key, path, problems)
             self._verified.add(stamp)
@@ -302,11 +446,16 @@ class Store:
 
     # -- locking -------------------------------------------------------------------------------
     @contextlib.contextmanager
-    def lock(self, key: str, *, timeout: float | None = None) -> Iterator[None]:
-        """Hold the write lock of ``key`` (re-entrant within this Store; released on crash).
+    def lock(self, key: str, *, timeout: float | None = None,
+             on_wait: Callable[[float], None] | None = None) -> Iterator[None]:
+        """Hold the write lock of ``key`` (re-entrant within this Store).
 
-        Waits up to ``timeout`` seconds (default: the Store's ``lock_timeout``), then raises
-        ``LockedError`` naming the lock file.
+        The lock is an ``flock`` on ``locks/<key>.lock``: the kernel drops it when its holder
+        exits, however it exits (kill -9 included), so a lock is never stale and must never be
+        removed by hand (a new file would let a second writer in beside a live one).
+        Waits up to ``timeout`` seconds (default: the Store's ``lock_timeout``; ``math.inf``:
+        until the holder finishes), calling ``on_wait(seconds waited)`` about every
+        ``WAIT_REPORT`` seconds, then raises ``LockedError``.
         """
         check_key(key)
         if key in self._held:
@@ -320,8 +469,10 @@ class Store:
             return
         path = self._lock_path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        deadline = time.monotonic() + (self.lock_timeout if timeout is None else timeout)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        t0 = time.monotonic()
+        limit = self.lock_timeout if timeout is None else timeout
+        next_report = 0.0
         try:
             while True:
                 try:
@@ -330,11 +481,15 @@ class Store:
                 except OSError as exc:
                     if exc.errno not in (errno.EAGAIN, errno.EACCES):
                         raise
-                    if time.monotonic() >= deadline:
+                    waited = time.monotonic() - t0
+                    if waited >= limit:
                         raise LockedError(
-                            f"cache entry {key} is being written by another run (lock {path}); "
-                            "wait for it to finish or remove the lock if no run is active"
+                            f"cache entry {key} is being written by another run (pid {_holder(path)}); "
+                            "wait for that run to finish"
                         ) from None
+                    if on_wait is not None and waited >= next_report:
+                        on_wait(waited)
+                        next_report = waited + WAIT_REPORT
                     time.sleep(0.1)
         except BaseException:
             os.close(fd)
@@ -443,7 +598,7 @@ class Store:
                 out.extend(p.name for p in shard.iterdir() if p.is_dir() and p.name[:2] == shard.name)
         return sorted(out)
 
-    def _partial_keys(self) -> list[str]:
+    def partial_keys(self) -> list[str]:
         root = self.base / "partial"
         return sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
 
@@ -460,7 +615,7 @@ class Store:
                 op = manifest.get("op", "") if manifest else ""
                 rows.append(EntryInfo(key, op, _dir_size(path), None, "incomplete", path))
         entry_keys = set(self.keys())
-        for key in self._partial_keys():
+        for key in self.partial_keys():
             if key not in entry_keys:
                 path = self.base / "partial" / key
                 rows.append(EntryInfo(key, "", _dir_size(path), path.stat().st_mtime, "partial", path))
@@ -470,7 +625,7 @@ class Store:
     def du(self) -> Usage:
         """Bytes used by complete entries, in-op checkpoints and temporary directories."""
         keys = self.keys()
-        partial = self._partial_keys()
+        partial = self.partial_keys()
         tmp_root = self.base / "tmp"
         tmps = [p for p in tmp_root.iterdir()] if tmp_root.is_dir() else []
         return Usage(
@@ -496,6 +651,8 @@ class Store:
                         shutil.rmtree(doomed, ignore_errors=True)
                         removed = True
                 self._verified = {s for s in self._verified if s[0] != key}
+                for kind in ("uses", "stamps", "exports", "xstamps"):
+                    self._index_path(kind, key).unlink(missing_ok=True)
                 return removed
         except LockedError:
             return False
@@ -508,7 +665,7 @@ class Store:
         """
         if len(key_or_prefix) < 2 or not re.match(r"^[A-Za-z0-9_-]+$", key_or_prefix):
             raise StoreError(f"refusing to remove by prefix {key_or_prefix!r}: give at least 2 key characters")
-        matches = sorted({k for k in self.keys() + self._partial_keys() if k.startswith(key_or_prefix)})
+        matches = sorted({k for k in self.keys() + self.partial_keys() if k.startswith(key_or_prefix)})
         if dry_run:
             return matches
         return [k for k in matches if self._remove_key(k)]
@@ -520,7 +677,7 @@ class Store:
         """
         keep = None if keep_keys is None else set(keep_keys)
         removed: list[str] = []
-        for key in sorted(set(self.keys()) | set(self._partial_keys())):
+        for key in sorted(set(self.keys()) | set(self.partial_keys())):
             complete = self.has(key)
             doomed = (keep is not None and key not in keep) or (
                 not complete and self.entry_dir(key).exists()
@@ -537,32 +694,50 @@ class Store:
                 if not dry_run:
                     shutil.rmtree(tmp, ignore_errors=True) if tmp.is_dir() else tmp.unlink(missing_ok=True)
                 removed.append(f"tmp/{tmp.name}")
+        if not dry_run:  # index records of keys that no longer have an entry (not reported: bookkeeping)
+            live = set(self.keys()) | set(self.partial_keys())
+            for rec in (self.base / "index").glob("*/*.json"):
+                if rec.stem not in live:
+                    rec.unlink(missing_ok=True)
         return removed
 
 
 class JsonlCheckpoint:
     """Per-item results of a long op, appended to a JSONL file as batches finish.
 
-    Each line is ``{"index": i, ...}``. A crash can leave a truncated last line; it is
-    ignored on load (and cut off before the next append), so a resumed op redoes only
-    the items whose lines were not fully written. Pure Python, usable by any op::
+    Each line is ``{"index": i, ..., "_sum": ...}``: ``_sum`` is the sha256 of the node key
+    and the record, so a record edited by hand, or copied from another node's partial dir,
+    does not verify; it is rejected with a warning (through ``warn``) and recomputed. A crash
+    can leave a truncated last line; it is ignored on load (and cut off before the next
+    append), so a resumed op redoes only the items whose lines were not fully written::
 
-        ckpt = JsonlCheckpoint(store.partial_dir(key) / "generations.jsonl")
-        done = ckpt.load()                  # {index: record}
+        ckpt = JsonlCheckpoint(store.partial_dir(key) / "generations.jsonl", key=key, warn=print)
+        done = ckpt.load()                  # {index: record}, only records that verify
         ckpt.append([{"index": 7, "text": "..."}])
     """
 
-    def __init__(self, path: str | os.PathLike[str]):
+    SUM = "_sum"
+
+    def __init__(self, path: str | os.PathLike[str], *, key: str = "", warn: Callable[[str], None] | None = None):
         self.path = Path(path)
+        self.key = key
+        self.warn = warn
+
+    def _sum(self, rec: dict[str, Any]) -> str:
+        body = json.dumps({k: v for k, v in rec.items() if k != self.SUM}, ensure_ascii=False, sort_keys=True,
+                          separators=(",", ":"))
+        return hashlib.sha256(f"{self.key}\n{body}".encode()).hexdigest()
 
     def load(self) -> dict[int, dict[str, Any]]:
-        """Every fully written record, by index (a later record of an index wins)."""
+        """Every fully written record that verifies, by index (a later record of an index wins)."""
         done: dict[int, dict[str, Any]] = {}
+        self._good_end = 0
         if not self.path.exists():
             return done
-        with open(self.path, "rb") as f:
-            data = f.read()
+        data = _read_bounded(self.path)
         pos = good_end = 0
+        rejected = 0
+        keep: list[bytes] = []
         while pos < len(data):
             nl = data.find(b"\n", pos)
             if nl < 0:
@@ -575,9 +750,29 @@ class JsonlCheckpoint:
                     break
                 if not isinstance(rec, dict) or not isinstance(rec.get("index"), int):
                     break
-                done[rec["index"]] = rec
+                if rec.get(self.SUM) != self._sum(rec):
+                    rejected += 1
+                else:
+                    rec.pop(self.SUM)
+                    done[rec["index"]] = rec
+                    keep.append(line)
             pos = good_end = nl + 1
         self._good_end = good_end
+        if rejected:
+            if self.warn is not None:
+                self.warn(f"warning: {rejected} checkpoint record(s) in {self.path} do not verify"
+                          f"{' against node ' + self.key[:12] if self.key else ''}; they are recomputed")
+            # rewrite without them, atomically, so they are reported once and never used
+            tmp = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex[:8]}.tmp")
+            try:
+                with open(tmp, "wb") as f:
+                    f.write(b"".join(line + b"\n" for line in keep))
+                    f.flush()
+                    os.fsync(f.fileno())
+                os.replace(tmp, self.path)
+            finally:
+                tmp.unlink(missing_ok=True)
+            self._good_end = self.path.stat().st_size
         return done
 
     def append(self, records: Iterable[dict[str, Any]]) -> None:
@@ -586,6 +781,8 @@ class JsonlCheckpoint:
         for rec in records:
             if not isinstance(rec.get("index"), int):
                 raise ValueError("every checkpoint record needs an int 'index'")
+            rec = {k: v for k, v in rec.items() if k != self.SUM}
+            rec[self.SUM] = self._sum(rec)
             lines.append(json.dumps(rec, ensure_ascii=False, sort_keys=True))
         if not lines:
             return
@@ -607,3 +804,13 @@ class JsonlCheckpoint:
         """Forget every record."""
         self.path.unlink(missing_ok=True)
         self._good_end = 0
+
+
+def _read_bounded(path: Path, limit: int = 1 << 34) -> bytes:
+    """A regular file's bytes (never a FIFO or device, never more than ``limit``)."""
+    import stat as _stat
+
+    with open(path, "rb", opener=lambda p, f: os.open(p, f | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))) as f:
+        if not _stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            raise StoreError(f"{path} is not a regular file")
+        return f.read(limit)

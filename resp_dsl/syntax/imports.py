@@ -7,6 +7,8 @@ Each file is read once; a cycle is an error that names the whole chain.
 
 from __future__ import annotations
 
+import hashlib
+
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -56,6 +58,8 @@ class Loaded:
     sources: dict[str, str] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     ok: bool = True
+    # every `use`d file: what was written, where it resolved, a sha256 of its text, shipped or local
+    imports: list[dict] = field(default_factory=list)
 
 
 def _display(path: Path) -> str:
@@ -125,6 +129,9 @@ def _splice(tree: A.File, real: Path | None, stack: list[str], seen: dict[str, s
         out.diagnostics.extend(diags)
         if src is not None:
             out.sources[child_display] = src
+            out.imports.append({"use": stmt.path, "path": key, "display": child_display,
+                                "sha256": hashlib.sha256(src.encode("utf-8")).hexdigest(),
+                                "stdlib": child_display.startswith("stdlib/")})
         if sub is None:
             out.ok = False
             continue

@@ -8,6 +8,8 @@ Syntax errors are recovered line by line so that one run reports all of them.
 from __future__ import annotations
 
 import functools
+import os
+import stat
 from importlib import resources
 from pathlib import Path
 
@@ -19,7 +21,7 @@ from lark.indenter import Indenter
 
 from resp_dsl.diagnostics import Diagnostic, Span
 from resp_dsl.syntax import ast as A
-from resp_dsl.syntax.to_ast import ToAst
+from resp_dsl.syntax.to_ast import MAX_MAGNITUDE, BadNumber, ToAst
 
 MAX_BYTES = 1 << 20  # a recipe is a page of text; 1 MiB is far beyond any real one
 MAX_BRACKET_DEPTH = 32
@@ -159,7 +161,18 @@ def read_source(path: str | Path, display: str | None = None) -> tuple[str | Non
     """Read a recipe file as text; every failure is a diagnostic, never an exception."""
     name = display or str(path)
     try:
-        data = Path(path).read_bytes()
+        # O_NONBLOCK: opening a FIFO without a writer must not hang; only regular files are read,
+        # and never more than one byte past the limit (/dev/zero, a huge file).
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as f:
+            mode = os.fstat(f.fileno()).st_mode
+            if stat.S_ISDIR(mode):
+                return None, [Diagnostic("unreadable-file", Span.point(name), "this is a directory, not a recipe file")]
+            if not stat.S_ISREG(mode):
+                return None, [Diagnostic("unreadable-file", Span.point(name),
+                                         "this is not a regular file (a device, FIFO or socket)",
+                                         hint="recipes are read from ordinary .prune files")]
+            data = f.read(MAX_BYTES + 1)
     except IsADirectoryError:
         return None, [Diagnostic("unreadable-file", Span.point(name), "this is a directory, not a recipe file")]
     except OSError as exc:
@@ -170,7 +183,7 @@ def read_source(path: str | Path, display: str | None = None) -> tuple[str | Non
 def decode_source(data: bytes, name: str) -> tuple[str | None, list[Diagnostic]]:
     if len(data) > MAX_BYTES:
         return None, [Diagnostic("file-too-large", Span.point(name),
-                                 f"the file has {len(data):,} bytes; recipes are limited to {MAX_BYTES:,}",
+                                 f"the file has more than {MAX_BYTES:,} bytes; recipes are limited to that",
                                  hint="is this really a recipe? recipes are short text files")]
     if b"\x00" in data:
         line = data[: data.index(b"\x00")].count(b"\n") + 1
@@ -366,6 +379,12 @@ def parse_text(text: str, name: str = "<string>") -> tuple[A.File | None, list[D
         try:
             stmts = ToAst(name).transform(tree)
         except VisitError as exc:  # a bug in the transformer: report, never crash the user
+            if isinstance(exc.orig_exc, BadNumber):
+                bad = exc.orig_exc
+                return None, [Diagnostic("non-finite-number", bad.span,
+                                         f"the number {bad.text[:40]} is infinite or too large "
+                                         f"(at most {MAX_MAGNITUDE:g} in magnitude)",
+                                         hint="write a finite value in the range the setting allows")]
             return None, [Diagnostic("syntax-error", Span.point(name), f"internal error while reading the file: {exc.orig_exc}")]
         return A.File(name, tuple(stmts), tuple(scan_comments(source))), []
     return None, diags

@@ -47,12 +47,12 @@ class ToAst(Transformer):
             value = int(text)
         except ValueError:
             value = float(text)
-        return A.Number(value, text, self.tok_span(tok))
+        return A.Number(_finite(value, text, self.tok_span(tok)), text, self.tok_span(tok))
 
     @v_args(inline=True)
     def percent(self, tok):
         text = str(tok)
-        return A.Percent(float(text[:-1]) / 100.0, text, self.tok_span(tok))
+        return A.Percent(_finite(float(text[:-1]) / 100.0, text, self.tok_span(tok)), text, self.tok_span(tok))
 
     @v_args(inline=True)
     def string(self, tok):
@@ -171,3 +171,28 @@ def _flatten(children) -> list:
         elif c is not None and not isinstance(c, Token):
             out.append(c)
     return out
+
+
+# Larger numbers than any setting can mean; beyond it a float overflows to inf (1e400) or an
+# int stops converting to float, which would crash plan and run instead of failing check.
+MAX_MAGNITUDE = 1e15
+
+
+class BadNumber(ValueError):
+    """A number literal that is infinite, NaN or too large; reported as a diagnostic."""
+
+    def __init__(self, text: str, span):
+        super().__init__(text)
+        self.text, self.span = text, span
+
+
+def _finite(value, text: str, span):
+    import math
+
+    try:
+        ok = math.isfinite(float(value)) and abs(value) <= MAX_MAGNITUDE
+    except OverflowError:
+        ok = False
+    if not ok:
+        raise BadNumber(text, span)
+    return value

@@ -80,3 +80,12 @@ class Quiet:
 
     def log(self, message):
         self.events.append(("log", message))
+
+    def logs(self) -> str:
+        return "\n".join(m for k, m in self.events if k == "log")
+
+    def status(self, node_id) -> str:
+        return [s for k, s in self.events if k == node_id and s != "running"][-1]
+
+
+Recorder = Quiet  # the name the integrity tests use

@@ -131,3 +131,45 @@ def test_vllm_backend_missing_stops_before_any_work(tmp_path, tiny_model_dir):
     assert res.returncode == 3, res.stdout + res.stderr
     assert "resp-dsl[vllm]" in res.stdout
     assert not list((tmp_path / "c").glob("v1/??/*"))  # nothing was computed
+
+
+def test_two_runs_on_one_store_both_finish_identically(reference, recipe, tmp_path):
+    """Issue 15: the second run waits for the nodes the first is writing, then reuses them."""
+    d, _, _ = reference
+    cache = tmp_path / "cache"
+    procs = [subprocess.Popen(_cmd(recipe, cache, tmp_path / f"out{i}"), stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, env=_env()) for i in range(2)]
+    outs = [p.communicate(timeout=600)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    assert _entries(cache) == _entries(d / "cache")
+    assert (tmp_path / "out0" / "table1.md").read_text() == (tmp_path / "out1" / "table1.md").read_text()
+    # a fully cached store and a different --out: nothing is rewritten, both finish
+    procs = [subprocess.Popen(_cmd(recipe, cache, tmp_path / f"again{i}"), stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, env=_env()) for i in range(2)]
+    outs = [p.communicate(timeout=600)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    assert all(" done " not in o for o in outs)
+
+
+def test_sigterm_stops_like_ctrl_c(recipe, tmp_path):
+    proc = subprocess.Popen(_cmd(recipe, tmp_path / "cache", tmp_path / "out"), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=_env())
+    for line in proc.stdout:
+        if "running" in line:
+            break
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    rest = proc.communicate(timeout=120)[0]
+    assert proc.returncode == 130, rest
+    assert "interrupted" in rest and "Traceback" not in rest
+
+
+def test_a_fully_cached_rerun_imports_no_torch(reference, recipe):
+    """Issue 12: a finished recipe re-runs like `make`: every entry verified, no model work, no torch."""
+    d, _, _ = reference
+    probe = ("import sys; from resp_dsl.cli import main\n"
+             "code = main(sys.argv[1:]); print('TORCH', 'torch' in sys.modules); sys.exit(code)")
+    res = subprocess.run([sys.executable, "-c", probe, *_cmd(recipe, d / "cache", d / "out")[3:]],
+                         capture_output=True, text=True, env=_env(), timeout=600)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "TORCH False" in res.stdout and " done " not in res.stdout

@@ -48,7 +48,7 @@ def test_ls_lists_tasks_methods_ops_and_models_with_descriptions(capsys):
     assert main(["ls", "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert {"tasks", "methods", "ops", "models"} <= set(data)
-    assert [m["name"] for m in data["methods"]] == ["taylor", "wanda", "magnitude"]
+    assert [m["name"] for m in data["methods"]] == ["taylor", "wanda", "magnitude", "flap"]
     assert {t["name"] for t in data["tasks"]} >= {"gsm8k", "mathqa", "tiny_gsm", "jsonl:PATH"}
     assert {o["name"] for o in data["ops"]} >= {"load_model", "calibrate", "prune", "eval", "report"}
     assert "zoo:tiny-reasoner" in {m["name"] for m in data["models"]}

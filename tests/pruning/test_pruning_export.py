@@ -98,8 +98,18 @@ def test_refuses_non_empty_dir_and_source(pruned, tmp_path):
     reloaded = load_pruned(src)
     with pytest.raises(ExportError, match="overlaps the source"):
         export_model(reloaded, None, src, overwrite=True)
-    export_model(physical, None, tmp_path / "busy", overwrite=True)
-    assert not (tmp_path / "busy" / "keep.txt").exists()
+    # overwrite replaces only a directory that carries our export marker, never a user's directory
+    with pytest.raises(ExportError, match="not an export made by resp-dsl"):
+        export_model(physical, None, tmp_path / "busy", overwrite=True)
+    assert (tmp_path / "busy" / "keep.txt").read_text() == "mine"
+    (tmp_path / "src" / "extra.txt").write_text("stale")
+    export_model(physical, None, tmp_path / "src", overwrite=True)
+    assert not (tmp_path / "src" / "extra.txt").exists()
+    link = tmp_path / "link"
+    link.symlink_to(tmp_path / "busy")
+    with pytest.raises(ExportError, match="symbolic link"):
+        export_model(physical, None, link, overwrite=True)
+    assert (tmp_path / "busy" / "keep.txt").read_text() == "mine"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp dirs left
 
 

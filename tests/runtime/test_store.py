@@ -280,7 +280,9 @@ def test_cache_cli(tmp_path, capsys):
     assert "removed 1 entry" in capsys.readouterr().out
     keep = tmp_path / "keep.txt"
     keep.write_text(KEY + "\n")
-    assert main(["cache", "--cache", str(tmp_path), "gc", "--keep-file", str(keep), "--dry-run"]) == 0
+    # the kept key is gone: a keep list that matches nothing stops gc (issue 12: it would remove everything)
+    assert main(["cache", "--cache", str(tmp_path), "gc", "--keep-file", str(keep), "--dry-run"]) == 2
+    assert "matches no key" in capsys.readouterr().err
     env = dict(os.environ, RESP_DSL_CACHE=str(tmp_path))
     out = subprocess.run([sys.executable, "-m", "resp_dsl", "cache", "ls"], capture_output=True, text=True, env=env)
     assert out.returncode == 0 and "is empty" in out.stdout
