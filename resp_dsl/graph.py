@@ -40,22 +40,36 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
+# Files up to this size enter a directory's checksum by content; larger ones (the weights of a
+# real model: hashing 16 GB at every `plan` would take minutes) by size and modification time.
+CONTENT_HASH_MAX_BYTES = 256 << 20
+
+
+def _file_sha256(p: Path) -> str:
+    h = hashlib.sha256()
+    with p.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 def checksum_path(path: str) -> str:
-    """A file's sha256; a directory's listing (name, size, mtime) of its top-level files."""
+    """A file's sha256; for a directory, its top-level files by name and content (files above
+    CONTENT_HASH_MAX_BYTES by name, size and mtime), so a fresh clone of the same files gives
+    the same keys."""
     p = Path(path).expanduser()
     try:
         if p.is_file():
-            h = hashlib.sha256()
-            with p.open("rb") as f:
-                for chunk in iter(lambda: f.read(1 << 20), b""):
-                    h.update(chunk)
-            return "sha256:" + h.hexdigest()
+            return "sha256:" + _file_sha256(p)
         if p.is_dir():
             entries = []
             for child in sorted(p.iterdir()):
                 if child.is_file():
                     st = child.stat()
-                    entries.append([child.name, st.st_size, st.st_mtime_ns])
+                    if st.st_size <= CONTENT_HASH_MAX_BYTES:
+                        entries.append([child.name, _file_sha256(child)])
+                    else:
+                        entries.append([child.name, st.st_size, st.st_mtime_ns])
             return "dir:" + hashlib.sha256(canonical_json(entries).encode()).hexdigest()
     except OSError:
         pass

@@ -137,6 +137,39 @@ def score_structures(
     return _finish(terms, model, dense_dims(model).head_dim, absolute, meta)
 
 
+def for_each_input(model, adapter, layers, samples, *, names, loss: str, batch_size: int, progress,
+                   accumulate: Callable[[int, str, torch.Tensor], None]) -> None:
+    """One forward pass over the calibration set (no grad): ``accumulate(block, name, x)`` receives
+    the input rows of each named projection at the counted tokens of the token scope ``loss``.
+    The output head runs on one position only (its logits are not needed)."""
+    from resp_dsl.models.adapters import takes_logits_to_keep
+    from resp_dsl.pruning.calib import make_batches
+
+    device = next(model.parameters()).device
+    box: dict = {}
+
+    def hook_for(i, name):
+        def hook(module, args):
+            accumulate(i, name, args[0][box["mask"]])
+        return hook
+
+    handles = [lin.register_forward_pre_hook(hook_for(i, name))
+               for i, layer in enumerate(layers) for name, lin in projections(adapter, layer).items() if name in names]
+    extra = {"logits_to_keep": 1} if takes_logits_to_keep(model) else {}
+    try:
+        with torch.no_grad():
+            batches = list(make_batches(samples, batch_size, loss=loss, pad_id=pad_id(model)))
+            for done, batch in enumerate(batches, 1):
+                box["mask"] = source_mask(batch).to(device)
+                model(input_ids=batch.input_ids.to(device), attention_mask=batch.attention_mask.to(device),
+                      use_cache=False, **extra)
+                if progress:
+                    progress(done, len(batches))
+    finally:
+        for h in handles:
+            h.remove()
+
+
 def source_mask(batch) -> torch.Tensor:
     """(B, T) positions whose next-token target counts: the positions the loss reads."""
     b = batch.targets > 0

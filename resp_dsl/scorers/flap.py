@@ -19,40 +19,19 @@ class Flap(Scorer):
     def terms(self, model, adapter, layers, samples, *, loss, batch_size, progress, **_):
         import torch
 
-        from resp_dsl.models.adapters import takes_logits_to_keep
-        from resp_dsl.pruning.calib import make_batches
-        from resp_dsl.pruning.scoring import COLS, ROWS, pad_id, projections, source_mask
+        from resp_dsl.pruning.scoring import COLS, ROWS, for_each_input, projections
 
-        device = next(model.parameters()).device
-        mask_box: dict = {}
-        stats = [{n: [0, None, None] for n in COLS} for _ in layers]  # count, Σx, Σx² (fp64)
-        handles = []
+        stats = [{n: [0, 0.0, 0.0] for n in COLS} for _ in layers]  # count, Σx, Σx² (fp64)
 
-        def hook_for(i, name):
-            def hook(module, args):
-                x = args[0][mask_box["mask"]].double()
-                s = stats[i][name]
-                s[0] += x.shape[0]
-                s[1] = x.sum(0) if s[1] is None else s[1] + x.sum(0)
-                s[2] = x.pow(2).sum(0) if s[2] is None else s[2] + x.pow(2).sum(0)
-            return hook
+        def accumulate(i, name, x):
+            x = x.double()
+            s = stats[i][name]
+            s[0] += x.shape[0]
+            s[1] = s[1] + x.sum(0)
+            s[2] = s[2] + x.pow(2).sum(0)
 
-        for i, layer in enumerate(layers):
-            p = projections(adapter, layer)
-            for name in COLS:
-                handles.append(p[name].register_forward_pre_hook(hook_for(i, name)))
-        try:
-            with torch.no_grad():
-                batches = list(make_batches(samples, batch_size, loss=loss, pad_id=pad_id(model)))
-                for done, batch in enumerate(batches, 1):
-                    mask_box["mask"] = source_mask(batch).to(device)
-                    model(input_ids=batch.input_ids.to(device), attention_mask=batch.attention_mask.to(device),
-                          use_cache=False, **({"logits_to_keep": 1} if takes_logits_to_keep(model) else {}))
-                    if progress:
-                        progress(done, len(batches))
-        finally:
-            for h in handles:
-                h.remove()
+        for_each_input(model, adapter, layers, samples, names=COLS, loss=loss, batch_size=batch_size,
+                       progress=progress, accumulate=accumulate)
         out = []
         for i, layer in enumerate(layers):
             p = projections(adapter, layer)
@@ -60,11 +39,8 @@ class Flap(Scorer):
             for n in COLS:
                 count, s1, s2 = stats[i][n]
                 w = p[n].weight
-                if not count:
-                    t[n] = torch.zeros(w.shape[1], device=w.device)
-                    continue
-                var = (s2 / count - (s1 / count) ** 2).clamp_min(0)
-                t[n] = (var * w.double().pow(2).sum(0)).float()
+                var = (s2 / count - (s1 / count) ** 2).clamp_min(0) if count else torch.zeros(w.shape[1])
+                t[n] = (var.to(w.device) * w.detach().double().pow(2).sum(0)).float()
             out.append(t)
         return out, False
 

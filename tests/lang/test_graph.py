@@ -140,3 +140,22 @@ def test_long_chains_do_not_exhaust_the_stack():
     tree, footer = render_tree(data)
     Console(file=io.StringIO(), width=200).print(tree)
     assert footer.startswith(f"{len(r.graph.nodes)} nodes")
+
+
+def test_a_directory_checksum_follows_content_not_modification_times(tmp_path):
+    """A fresh clone gives the bundled model's files new mtimes: keys must not change (they did:
+    every golden plan of a zoo recipe and every cache entry broke in a new checkout)."""
+    import os
+
+    from resp_dsl.graph import checksum_path
+
+    d = tmp_path / "model"
+    d.mkdir()
+    (d / "config.json").write_text("{}")
+    (d / "model.safetensors").write_bytes(b"\0" * 1000)
+    before = checksum_path(str(d))
+    for f in d.iterdir():
+        os.utime(f, (1_000_000_000, 1_000_000_000))
+    assert checksum_path(str(d)) == before
+    (d / "model.safetensors").write_bytes(b"\1" + b"\0" * 999)  # same size, other content
+    assert checksum_path(str(d)) != before
