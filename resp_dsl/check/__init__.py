@@ -35,7 +35,8 @@ class CheckContext:
 
 
 from resp_dsl.check import (  # noqa: E402  (the modules need CheckContext above)
-    duplicate_arms, eval_points, local_paths, milestones, model_config, protection, ranges, requirements, unused,
+    duplicate_arms, eval_points, local_paths, milestones, model_config, protection, ranges, reports, requirements,
+    seeds, unused,
 )
 
 CHECKS = (
@@ -47,6 +48,8 @@ CHECKS = (
     local_paths.check,
     model_config.check,
     protection.check,
+    seeds.check,
+    reports.check,
     unused.check,
 )
 
