@@ -31,10 +31,11 @@ def check(recipe, ctx) -> list[Diagnostic]:
                                       hint=suggest(name, {arm_name(x) for x in labels} | set(labels))))
         if rep.at is None or not all(sides.values()):
             continue
-        for key in ("a", "b"):
-            if not evaluated_at(sides[key], rep.at):
-                name = getattr(rep, key)
-                out.append(Diagnostic("eval-point-not-reached", rep.spans.get("at", rep.span),
-                                      f'compare at {rep.at:g}: arm "{name}" is not evaluated at that sparsity',
-                                      hint=f'add {rep.at:g} to the `eval ... at` points of "{name}"'))
+        missing = [getattr(rep, key) for key in ("a", "b") if not evaluated_at(sides[key], rep.at)]
+        if missing:
+            who = " and ".join(f'"{m}"' for m in missing)
+            out.append(Diagnostic("eval-point-not-reached", rep.spans.get("at", rep.span),
+                                  f"compare at {rep.at:g}: arm{'s' if len(missing) > 1 else ''} {who} "
+                                  f"{'are' if len(missing) > 1 else 'is'} not evaluated at that sparsity",
+                                  hint=f"add {rep.at:g} to the `eval ... at` points of {who}"))
     return out
