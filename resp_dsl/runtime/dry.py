@@ -174,6 +174,10 @@ def plan(graph: Graph, config, *, cache_root=None) -> list[NodePlan]:
                 f" problems × ≤{p['max_new_tokens']} tok, {sampling_note(p)}"
         elif node.op == "export":
             c.note = f"{p['format']} -> {p['path']}"
+        elif node.op == "report":
+            from resp_dsl.runtime.report import describe
+
+            c.note = describe(p)
         if wbytes is None and config and node.op in ("calibrate", "regenerate", "eval"):
             kv = 2 * config.num_hidden_layers * config.num_key_value_heads * config.head_dim * 2
             tokens = p.get("max_tokens") or p.get("max_new_tokens") or seq.get(node.id, 2048)

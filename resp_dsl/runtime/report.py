@@ -643,6 +643,21 @@ def write_report(params: dict, inputs: dict[str, Any], out: Path, out_dir: Path,
     return {"files": [c.name for c in copied], "rows": len(rows)}
 
 
+def describe(params: dict) -> str:
+    """One line for `plan`: what the report shows and which interval it states."""
+    kind = params.get("kind", "table")
+    by = f" by {params['by']}" if params.get("by") else ""
+    if kind == "compare":
+        at = f" at {params['at']:g}" if params.get("at") is not None else ""
+        return (f"compare {params['a']} vs {params['b']}{at}{by}: paired on the same problems, McNemar p and "
+                f"Newcombe interval; over seeds, per seed and a bootstrap interval of the mean difference")
+    layout = (f"rows={params.get('rows')} cols={params.get('cols')}" if kind in ("table", "heatmap")
+              else f"accuracy vs {params.get('x')}")
+    over = (": mean over seeds, 95% bootstrap over seeds × problems (Wilson for a single result)"
+            if params.get("over") == SEED else "")
+    return f"{kind} {layout}{by}{over}"
+
+
 def placeholder_rows(params: dict) -> tuple[list[dict], dict[str, dict], dict[str, dict[str, bool]]]:
     """Rows, selections and per-problem outcomes shaped like the real ones, from the labels alone: for `dry_run`."""
     labels = params.get("labels") or {}
