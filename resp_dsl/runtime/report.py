@@ -452,8 +452,9 @@ def plot_series(tables, x_scale: float = 100.0) -> dict[str, list[dict]]:
                 row = cells[(r, x)]
                 a, b = interval(row)
                 ys.append(100 * row["accuracy"])
-                lo.append(100 * (row["accuracy"] - a))
-                hi.append(100 * (b - row["accuracy"]))
+                # a percentile bootstrap interval need not contain the mean; a bar cannot be negative
+                lo.append(max(0.0, 100 * (row["accuracy"] - a)))
+                hi.append(max(0.0, 100 * (b - row["accuracy"])))
                 ns.append(row["n"])
             series.append({"label": str(r), "x": [x_scale * float(x) for x in xs], "y": ys, "lo": lo, "hi": hi,
                            "n": ns})
