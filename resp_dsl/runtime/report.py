@@ -155,18 +155,8 @@ def markdown_table(tables, rows_by: str = "arm") -> str:
     parts = []
     for g, (rl, cl, cells) in tables.items():
         parts.append(f"### {g}\n")
-        parts.append(f"| {rows_by} | " + " | ".join(_fmt_col(c) for c in cl) + " |")
-        parts.append("|---|" + "---:|" * len(cl))
-        for r in rl:
-            vals = []
-            for c in cl:
-                row = cells.get((r, c))
-                if row is None:
-                    vals.append("")
-                else:
-                    extra = f" ({100 * row['achieved']:.1f}% pruned)" if _differs(row) else ""
-                    vals.append(f"{100 * row['accuracy']:.2f}{_interval_text(row)}{extra}")
-            parts.append(f"| {r} | " + " | ".join(vals) + " |")
+        parts += _grid(rl, cl, cells, rows_by, lambda row: f"{100 * row['accuracy']:.2f}{_interval_text(row)}"
+                       + (f" ({100 * row['achieved']:.1f}% pruned)" if _differs(row) else ""))
         ns = sorted({row["n"] for row in cells.values()})
         seeded = any("per_seed" in row for row in cells.values())
         parts.append("")
@@ -179,6 +169,14 @@ def markdown_table(tables, rows_by: str = "arm") -> str:
     return "\n".join(parts)
 
 
+def _grid(rl, cl, cells, rows_by: str, text) -> list[str]:
+    """A markdown grid of `cells` (row label x col label -> row dict); `text(row)` fills a cell, "" where none."""
+    out = [f"| {rows_by} | " + " | ".join(_fmt_col(c) for c in cl) + " |", "|---|" + "---:|" * len(cl)]
+    for r in rl:
+        out.append(f"| {r} | " + " | ".join("" if (r, c) not in cells else text(cells[(r, c)]) for c in cl) + " |")
+    return out
+
+
 def _reached_table(rl, cl, cells, rows_by: str) -> list[str]:
     """Sparsity reached by each pruned model, as a fraction of structures and of parameters."""
     pruned = [row for row in cells.values() if row.get("achieved_params") is not None]
@@ -186,15 +184,9 @@ def _reached_table(rl, cl, cells, rows_by: str) -> list[str]:
         return []
     bases = sorted({str(row.get("basis")) for row in pruned if row.get("basis")})
     out = [f"sparsity reached: % of structures (heads + channels) / % of prunable parameters"
-           + (f"; targets count {' and '.join(bases)}" if bases else ""), "",
-           f"| {rows_by} | " + " | ".join(_fmt_col(c) for c in cl) + " |", "|---|" + "---:|" * len(cl)]
-    for r in rl:
-        vals = []
-        for c in cl:
-            row = cells.get((r, c))
-            ok = row is not None and row.get("achieved_params") is not None
-            vals.append(f"{100 * row['achieved_structures']:.1f} / {100 * row['achieved_params']:.1f}" if ok else "")
-        out.append(f"| {r} | " + " | ".join(vals) + " |")
+           + (f"; targets count {' and '.join(bases)}" if bases else ""), ""]
+    out += _grid(rl, cl, cells, rows_by, lambda row: "" if row.get("achieved_params") is None else
+                 f"{100 * row['achieved_structures']:.1f} / {100 * row['achieved_params']:.1f}")
     return out + [""]
 
 
@@ -304,19 +296,9 @@ def _seeds_caption(cells) -> list[str]:
 
 def _per_seed_table(rl, cl, cells, rows_by: str) -> list[str]:
     seeds = sorted({s for r in cells.values() for s in r.get("seeds", ())}, key=_value_key)
-    out = [f"accuracy (%) per calibration seed ({' / '.join(seeds)}); one value: a result every seed shares", "",
-           f"| {rows_by} | " + " | ".join(_fmt_col(c) for c in cl) + " |", "|---|" + "---:|" * len(cl)]
-    for r in rl:
-        vals = []
-        for c in cl:
-            row = cells.get((r, c))
-            if row is None:
-                vals.append("")
-            elif row.get("interval") == "wilson":
-                vals.append(f"{100 * row['accuracy']:.2f}")
-            else:
-                vals.append(" / ".join(f"{100 * v:.2f}" for v in row["per_seed"]))
-        out.append(f"| {r} | " + " | ".join(vals) + " |")
+    out = [f"accuracy (%) per calibration seed ({' / '.join(seeds)}); one value: a result every seed shares", ""]
+    out += _grid(rl, cl, cells, rows_by, lambda row: f"{100 * row['accuracy']:.2f}" if row.get("interval") == "wilson"
+                 else " / ".join(f"{100 * v:.2f}" for v in row["per_seed"]))
     return out + [""]
 
 

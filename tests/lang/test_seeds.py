@@ -57,8 +57,7 @@ def test_seeds_share_the_model_and_the_dense_eval_but_not_what_the_seed_reaches(
         assert all(len(n.arms) == 1 for n in _nodes(g, op)), op
 
 
-def test_arms_that_draw_no_calibration_are_not_repeated_and_arms_share_a_seed_calibration():
-    body = """\
+THREE_ARMS = """\
 repeat seeds [0, 1]
 arm resp:
     schedule milestones [0.2, 0.3] regen ρ=1.0
@@ -69,7 +68,10 @@ arm mag:
     score magnitude
     prune to [0.2, 0.3]
 """
-    res = _compile(body)
+
+
+def test_arms_that_draw_no_calibration_are_not_repeated_and_arms_share_a_seed_calibration():
+    res = _compile(THREE_ARMS)
     assert [a.label for a in res.ir.arms] == ["resp[seed=0]", "resp[seed=1]", "wanda[seed=0]", "wanda[seed=1]", "mag"]
     cal = _nodes(res.graph, "calibrate")
     assert sorted((n.params["seed"], sorted(n.arms)) for n in cal) == [
@@ -92,16 +94,7 @@ arm other:
 
 
 def test_report_nodes_carry_over_and_compare_inputs_are_the_two_arms():
-    body = """\
-repeat seeds [0, 1]
-arm resp:
-    schedule milestones [0.2, 0.3] regen ρ=1.0
-arm wanda:
-    score wanda
-    prune to [0.2, 0.3]
-arm mag:
-    score magnitude
-    prune to [0.2, 0.3]
+    body = THREE_ARMS + """\
 report table rows=arm cols=sparsity over seed
 report compare resp vs wanda at 0.3 by task
 """
