@@ -120,3 +120,17 @@ def test_over_seed_changes_the_report_key_only():
 
     assert sig(plain) == sig(over)
     assert plain.nodes["report/table1"].params != over.nodes["report/table1"].params
+
+
+def test_run_seed_option_refuses_a_recipe_repeated_over_seeds():
+    import pytest
+
+    from resp_dsl.compile.run_options import SelectionError, apply_run_options
+
+    g = _compile(RESP).graph
+    with pytest.raises(SelectionError, match="repeats arms over calibration seeds"):
+        apply_run_options(g, seed=7)
+    small = apply_run_options(g, limit=2)  # --limit keeps the seeds apart
+    assert sorted(n.params["seed"] for n in small.nodes.values() if n.op == "calibrate") == [0, 1, 2]
+    plain = _compile("schedule milestones [0.2, 0.3] regen ρ=1.0\n").graph
+    assert {n.params["seed"] for n in apply_run_options(plain, seed=7).nodes.values() if n.op == "calibrate"} == {7}
