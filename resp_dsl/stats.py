@@ -105,12 +105,8 @@ def bootstrap_over_seeds(runs: Sequence[Sequence[float]], *, iterations: int = 2
     per_seed = tuple(sum(r) / len(r) for r in runs)
     rng = random.Random(seed)
     means = []
-    for _ in range(iterations):
-        total = 0.0
-        for _ in runs:
-            r = runs[rng.randrange(len(runs))]
-            total += sum(r[rng.randrange(len(r))] for _ in r) / len(r)
-        means.append(total / len(runs))
+    for _ in range(iterations):  # choices(): one C loop per draw, ~3x faster than randrange per problem
+        means.append(sum(sum(rng.choices(r, k=len(r))) / len(r) for r in rng.choices(runs, k=len(runs))) / len(runs))
     means.sort()
     lo = means[int(0.025 * (iterations - 1))]
     hi = means[int(math.ceil(0.975 * (iterations - 1)))]
