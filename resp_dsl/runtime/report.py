@@ -235,11 +235,11 @@ def _by_seed(rows: list[dict], what: str) -> dict[tuple, dict[str | None, dict]]
     return groups
 
 
-def over_seeds(rows: list[dict], outcomes: dict[str, dict[str, bool]]) -> list[dict]:
+def over_seeds(rows: list[dict], outcomes: dict[str, dict[str, bool]], **opts) -> list[dict]:
     """One row per arm (its label without the seed), task and sparsity: the mean accuracy over seeds, the
     per-seed accuracies and a 95% interval. A cell with several results gets the two-level bootstrap over
     seeds x problems (`stats.bootstrap_over_seeds`); a single result (the dense model that every seed
-    shares, an arm the seeds do not reach) gets its Wilson interval."""
+    shares, an arm the seeds do not reach) gets its Wilson interval. `opts`: bootstrap options (iterations)."""
     out = []
     for (task, sp, label), by_seed in _by_seed(rows, "to average").items():
         seeds = sorted(by_seed, key=_seed_sort)
@@ -250,7 +250,7 @@ def over_seeds(rows: list[dict], outcomes: dict[str, dict[str, bool]]) -> list[d
             (lo, hi), mean, how, iterations = wilson(first["correct"], first["n"]), first["accuracy"], "wilson", None
         else:
             runs = [list(outcomes[by_seed[s]["key"]].values()) for s in seeds]
-            boot = bootstrap_over_seeds(runs)
+            boot = bootstrap_over_seeds(runs, **opts)
             (lo, hi), mean, how, iterations = boot.interval, boot.mean, "bootstrap", boot.iterations
         reached = {}
         for k in ("achieved", "achieved_structures", "achieved_params"):
@@ -331,7 +331,7 @@ def _paired(seed, ra: dict, rb: dict, outcomes: dict[str, dict[str, bool]]) -> t
 
 
 def compare_rows(rows: list[dict], outcomes: dict[str, dict[str, bool]], *, a: str, b: str,
-                 at: float | None = None) -> list[dict]:
+                 at: float | None = None, **opts) -> list[dict]:
     """`compare A vs B`: for each task and sparsity both reach (and loop values they share), the paired
     difference A - B on the same problems: exact McNemar p-value and Newcombe interval; over seeds, per seed
     and the mean difference with the two-level bootstrap interval over seeds x problems."""
@@ -353,7 +353,7 @@ def compare_rows(rows: list[dict], outcomes: dict[str, dict[str, bool]], *, a: s
             if len(recs) == 1:
                 row.update({k: v for k, v in recs[0].items() if k != "seed"})
             else:
-                boot = bootstrap_over_seeds(diffs)
+                boot = bootstrap_over_seeds(diffs, **opts)
                 mean = lambda k: sum(r[k] for r in recs) / len(recs)  # noqa: E731
                 row.update(n=min(r["n"] for r in recs), accuracy_a=mean("accuracy_a"), accuracy_b=mean("accuracy_b"),
                            difference=boot.mean, lo=boot.interval[0], hi=boot.interval[1], interval="bootstrap",
@@ -559,17 +559,17 @@ def _slug(s: Any) -> str:
 
 
 def build(params: dict, rows: list[dict], out: Path | None, selections: dict[str, dict] | None = None,
-          outcomes: dict[str, dict[str, bool]] | None = None) -> list[Path]:
+          outcomes: dict[str, dict[str, bool]] | None = None, **opts) -> list[Path]:
     """Write a report's files into `out` (None: build everything but write and draw nothing).
-    `outcomes`: eval key -> problem id -> solved (for `over seed` and `compare`)."""
+    `outcomes`: eval key -> problem id -> solved (for `over seed` and `compare`); `opts`: bootstrap options."""
     kind = params.get("kind", "table")
     name = _slug(params.get("name") or kind)
     rows_by, cols_by = params.get("rows", "arm"), params.get("cols", "sparsity")
     files: list[Path] = []
     if params.get("over") == SEED:
-        rows = over_seeds(rows, outcomes or {})
+        rows = over_seeds(rows, outcomes or {}, **opts)
     if kind == "compare":
-        pairs = compare_rows(rows, outcomes or {}, a=params["a"], b=params["b"], at=params.get("at"))
+        pairs = compare_rows(rows, outcomes or {}, a=params["a"], b=params["b"], at=params.get("at"), **opts)
         split = params.get("by") or "task"
         groups: dict[str, list[dict]] = defaultdict(list)
         for r in pairs:
@@ -658,7 +658,7 @@ def dry_run(params: dict) -> str | None:
     """Build a report from placeholder rows; the error message if it cannot be built, else None."""
     rows, selections, outcomes = placeholder_rows(params)
     try:
-        build(params, rows, None, selections, outcomes)
+        build(params, rows, None, selections, outcomes, iterations=1)  # shapes only: one resample is enough
     except ReportError as exc:
         return str(exc)
     except Exception as exc:  # a report that fails on placeholder rows fails on real ones too
