@@ -348,7 +348,7 @@ def compare_rows(rows: list[dict], outcomes: dict[str, dict[str, bool]], *, a: s
                 continue  # no common seed, or the same evaluations (the dense model both arms share)
             recs, diffs = zip(*(_paired(s, ra, rb, outcomes) for s, ra, rb in pairs))
             row = {**{k: v for k, v in sweep_values(la).items() | sweep_values(lb).items() if k != SEED},
-                   "task": task, "sparsity": sp, "a": la, "b": lb, "seeds": [r["seed"] for r in recs if r["seed"]],
+                   "task": task, "sparsity": sp, "a": la, "b": lb, "seeds": [r["seed"] for r in recs if r["seed"] is not None],
                    "per_seed": list(recs)}
             if len(recs) == 1:
                 row.update({k: v for k, v in recs[0].items() if k != "seed"})
@@ -466,7 +466,7 @@ def plot_accuracy(tables, path: Path, x: str = "sparsity") -> list[Path]:
         ns = sorted({n for s in series for n in s["n"]})
         ax.set_xlabel("sparsity (%)" if x == "sparsity" else x)
         ax.set_ylabel("mean accuracy over seeds (%), 95% interval" if seeded else "accuracy (%), 95% Wilson interval")
-        ax.set_title(f"{g} (n = {', '.join(map(str, ns))})")
+        ax.set_title(f"{g} (n = {', '.join(map(str, ns))}{' per seed' if seeded else ''})")
         ax.set_ylim(-3, 103)  # points at 0% and 100% stay whole
         ax.grid(alpha=0.3)
         if series:
