@@ -57,6 +57,11 @@ CODES: dict[str, tuple[str, str]] = {
     "report-unbuildable": (ERROR, "a report that cannot be built from the recipe's results"),
     "export-path-escapes": (ERROR, "an export path that is not a directory inside --out"),
     "non-finite-number": (ERROR, "a number that is infinite, NaN, or too large to represent"),
+    # seeds and comparisons
+    "duplicate-seed": (ERROR, "a seed listed twice in `repeat seeds`"),
+    "seed-without-effect": (ERROR, "`repeat seeds` over arms that draw no calibration data: every seed would give the same result"),
+    "missing-seeds": (ERROR, "`over seed` in a recipe whose arms are not repeated over seeds"),
+    "unknown-arm": (ERROR, "`report compare` names an arm the recipe does not have"),
     # model-aware
     "unsupported-architecture": (ERROR, "a model family without an adapter"),
     "inconsistent-config": (ERROR, "a model config whose head/channel counts do not fit together"),

@@ -29,7 +29,8 @@ def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # At k = 0 (k = n) the bound is exactly 0 (1); rounding would leave it a hair inside, above 0/n.
+    return 0.0 if k == 0 else max(0.0, centre - half), 1.0 if k == n else min(1.0, centre + half)
 
 
 @dataclass(frozen=True)
@@ -95,20 +96,17 @@ class OverSeeds:
     iterations: int
 
 
-def bootstrap_over_seeds(runs: Sequence[Sequence[bool]], *, iterations: int = 2000, seed: int = 0) -> OverSeeds:
+def bootstrap_over_seeds(runs: Sequence[Sequence[float]], *, iterations: int = 2000, seed: int = 0) -> OverSeeds:
     """Mean accuracy over seeds (each run: per-problem correctness on the same problems) with a 95%
-    percentile interval from resampling seeds and, within each drawn seed, problems."""
+    percentile interval from resampling seeds and, within each drawn seed, problems. A run may also hold
+    per-problem paired differences (1, 0, -1): the mean paired difference over seeds."""
     if not runs or any(len(r) == 0 for r in runs):
         raise ValueError("every seed needs at least one evaluated problem")
     per_seed = tuple(sum(r) / len(r) for r in runs)
     rng = random.Random(seed)
     means = []
-    for _ in range(iterations):
-        total = 0.0
-        for _ in runs:
-            r = runs[rng.randrange(len(runs))]
-            total += sum(r[rng.randrange(len(r))] for _ in r) / len(r)
-        means.append(total / len(runs))
+    for _ in range(iterations):  # choices(): one C loop per draw, ~3x faster than randrange per problem
+        means.append(sum(sum(rng.choices(r, k=len(r))) / len(r) for r in rng.choices(runs, k=len(runs))) / len(runs))
     means.sort()
     lo = means[int(0.025 * (iterations - 1))]
     hi = means[int(math.ceil(0.975 * (iterations - 1)))]

@@ -37,7 +37,8 @@ class CheckContext:
 
 
 from resp_dsl.check import (  # noqa: E402  (the modules need CheckContext above)
-    duplicate_arms, eval_points, exports, local_paths, milestones, model_config, protection, ranges, requirements, unused,
+    duplicate_arms, eval_points, exports, local_paths, milestones, model_config, protection, ranges, reports,
+    requirements, seeds, unused,
 )
 
 CHECKS = (
@@ -50,6 +51,8 @@ CHECKS = (
     model_config.check,
     protection.check,
     exports.check,
+    seeds.check,
+    reports.check,
     unused.check,
 )
 

@@ -210,9 +210,9 @@ def run(args) -> int:
         return 2
     from resp_dsl.compile.run_options import SelectionError, ancestors, apply_run_options, match
 
-    graph = apply_run_options(result.graph, limit=args.limit, seed=args.seed)
     targets = compute = None
     try:
+        graph = apply_run_options(result.graph, limit=args.limit, seed=args.seed)
         if args.until or args.only:
             picked = match(graph, args.until or args.only)
             targets = ancestors(graph, picked)

@@ -50,3 +50,17 @@ def sweep_values(arm: str) -> dict[str, str]:
 def arm_name(arm: str) -> str:
     """``resp[rho=0.2]`` -> ``resp``."""
     return arm.split("[", 1)[0]
+
+
+def without(arm: str, var: str) -> str:
+    """The label with one loop binding dropped: ``without("resp[rho=0.2,seed=1]", "seed")`` -> ``resp[rho=0.2]``."""
+    rest = [f"{k}={v}" for k, v in sweep_values(arm).items() if k != var]
+    return arm_name(arm) + (f"[{','.join(rest)}]" if rest else "")
+
+
+def names_arm(arm: str, name: str) -> bool:
+    """Whether `name` (as written in `report compare`) designates the arm labelled `arm`: its name,
+    or its label with or without the seed (``resp``, ``resp[rho=0.2]``, ``resp[rho=0.2,seed=1]``)."""
+    from resp_dsl.ir.models import SEED
+
+    return name in (arm_name(arm), arm, without(arm, SEED))

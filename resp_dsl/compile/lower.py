@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from resp_dsl.compile.labels import names_arm
 from resp_dsl.compile.ops import OPS, validate_params
 from resp_dsl.graph import Graph, Node
 from resp_dsl.ir.models import ArmIR, RecipeIR, TaskSpec
@@ -81,7 +82,7 @@ class _ArmLowering:
         at: dict[float, str] = {0.0: model}
         cal = None
         c = arm.calibration
-        if c is not None and arm.score is not None and SCORERS[arm.score.method].calibrated:
+        if arm.draws_calibration:
             cfiles = []
             text_file = self.local(c.text_file) if c.text_file else None
             task_file = self.local(c.task_file) if c.task_file else None
@@ -171,8 +172,9 @@ def lower(recipe: RecipeIR) -> Graph:
             _ArmLowering(recipe, arm, g).lower()
     for rep in recipe.reports:
         over = "prune" if rep.kind == "heatmap" else "eval"  # a heatmap maps the pruned models
-        inputs = {n.id: n.id for n in g.nodes.values() if n.op == over}
-        params = rep.model_dump(mode="json", exclude={"span"})
+        inputs = {n.id: n.id for n in g.nodes.values() if n.op == over
+                  and (rep.kind != "compare" or any(names_arm(a, rep.a) or names_arm(a, rep.b) for a in n.arms))}
+        params = rep.model_dump(mode="json", exclude={"span", "spans"})
         g.add(Node(f"report/{rep.name}", "report", OPS["report"].version, validate_params("report", params),
                    inputs, rep.span, tuple(a.label for a in recipe.arms)))
     from resp_dsl.compile.passes import PASSES

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from resp_dsl.ir.models import Loss, Normalize, ScoreMethod, Variant
+from resp_dsl.ir.models import Loss, Normalize, ReportKind, ScoreMethod, Variant
 
 
 class Params(BaseModel):
@@ -96,13 +96,17 @@ class ExportParams(Params):
 
 
 class ReportParams(Params):
-    kind: Literal["table", "plot", "heatmap"]
+    kind: ReportKind
     name: str
     rows: str
     cols: str
     by: str | None
     metric: str
     x: str
+    over: str | None = None  # "seed": mean over calibration seeds with a 95% interval
+    a: str | None = None  # compare: the difference is a - b, paired on the same problems
+    b: str | None = None
+    at: float | None = None
     # input node id -> its arms, task, method, sparsity in this graph (compile/passes/label_reports.py)
     labels: dict[str, dict] = {}
 
@@ -124,7 +128,7 @@ OPS: dict[str, OpDef] = {op.name: op for op in (
     OpDef("prune", 2, PruneParams, ("model", "scores", "calibration"), "remove the least important structures down to a target"),
     OpDef("eval", 2, EvalParams, ("model",), "accuracy on a task (lm-eval)"),
     OpDef("export", 1, ExportParams, ("model",), "write a loadable pruned model"),
-    OpDef("report", 2, ReportParams, (), "tables, plots and heatmaps across arms and sparsities"),
+    OpDef("report", 2, ReportParams, (), "tables, plots, heatmaps and paired comparisons across arms, sparsities and seeds"),
 )}
 
 

@@ -88,8 +88,10 @@ def _dry_run_reports(graph: Graph, ir: RecipeIR) -> list[Diagnostic]:
         if node.op == "report":
             msg = dry_run(node.params)
             if msg:
-                out.append(Diagnostic("report-unbuildable", node.span, msg,
-                                      hint="choose `rows`/`cols`/`by` so that each cell holds one result"))
+                hint = ("compare arms evaluated as different models at a sparsity both reach (`eval ... at`)"
+                        if node.params.get("kind") == "compare" else
+                        "choose `rows`/`cols`/`by` so that each cell holds one result")
+                out.append(Diagnostic("report-unbuildable", node.span, msg, hint=hint))
     return out
 
 

@@ -2,7 +2,8 @@
 
 ``--limit N`` (a smoke test): every evaluation reads at most N problems and every calibration
 set holds at most N samples. ``--seed S``: every sampling seed (calibration, regeneration,
-evaluation) is S. Both change the nodes' params, hence their keys: a smoke run never
+evaluation) is S; a recipe that repeats arms over seeds (`repeat seeds`) refuses it, since its
+seeds would all become S. Both change the nodes' params, hence their keys: a smoke run never
 shares an entry with the full run it stands in for.
 
 ``select`` picks what ``--until NODE`` / ``--only NODE`` run. No torch.
@@ -13,8 +14,10 @@ from __future__ import annotations
 import fnmatch
 from dataclasses import replace
 
+from resp_dsl.compile.labels import sweep_values
 from resp_dsl.diagnostics import suggest
 from resp_dsl.graph import Graph
+from resp_dsl.ir.models import SEED
 
 SEEDED_OPS = ("calibrate", "regenerate", "eval")
 
@@ -22,6 +25,13 @@ SEEDED_OPS = ("calibrate", "regenerate", "eval")
 def apply_run_options(graph: Graph, *, limit: int | None = None, seed: int | None = None) -> Graph:
     if limit is None and seed is None:
         return graph
+    if seed is not None:
+        repeated = sorted({a for n in graph.nodes.values() if n.op == "calibrate" for a in n.arms
+                           if SEED in sweep_values(a)})
+        if repeated:  # every calibration seed would become `seed`: the repeats would be one draw under many labels
+            raise SelectionError(f"--seed {seed}: the recipe repeats arms over calibration seeds ({repeated[0]}, ...); "
+                                 f"--seed would give them all seed {seed}",
+                                 "drop --seed, or choose the seeds in the recipe's `repeat seeds [...]`")
     out = Graph()
     for node in graph.topological_order():
         p = dict(node.params)
@@ -36,6 +46,8 @@ def apply_run_options(graph: Graph, *, limit: int | None = None, seed: int | Non
 
 
 class SelectionError(ValueError):
+    """An option (--until, --only, --seed) that cannot apply to this recipe: a usage error (exit 2)."""
+
     def __init__(self, message: str, hint: str | None = None):
         super().__init__(message)
         self.hint = hint

@@ -26,12 +26,13 @@ BUILTIN_TASKS: dict[str, dict[str, Any]] = {
     "tiny_gsm": {"shots": 0, "max_new_tokens": 160, "answer": "number"},
 }
 GENERIC_CORPORA = ("c4", "wikitext", "stdlib_docs")  # stdlib_docs: the bundled model's generic corpus
-STATEMENTS = ("model", "task", "calibrate", "score", "schedule", "prune", "basis", "eval", "export", "report")
+STATEMENTS = ("model", "task", "calibrate", "score", "schedule", "prune", "basis", "repeat", "eval", "export", "report")
 KEYWORDS = STATEMENTS + ("use", "param", "protect", "arm", "for")
 POINT_WORDS = ("dense", "final", "milestones", "all")
 TASK_OPTIONS = ("shots", "split", "max_new_tokens", "temperature", "top_p", "top_k", "seed", "limit", "chat",
                 "enable_thinking", "harness", "extractor")
 NORMALIZATIONS = ("type", "reference", "block", "none")
+REPEAT_KINDS = (M.SEED + "s",)  # `repeat seeds [...]`
 MAX_VALUES = 10_000
 
 
@@ -302,6 +303,7 @@ class Builder:
                 self.define_param(st)
         self.apply_overrides()
         self.all_loop_vars = sorted(_loop_vars(stmts))
+        self.has_repeat = _has_repeat(stmts)
         root = Scope("root", Span.point(self.loaded.file))
         for st in stmts:  # top-level task definitions too: a task may be used above its definition
             if isinstance(st, A.Command) and st.head == "task":
@@ -770,6 +772,41 @@ class Builder:
             return
         self.set(scope, "basis", self.word(v, ("params", "structures"), "sparsity basis"), cmd.span)
 
+    def stmt_repeat(self, cmd, a: _Args, scope, top) -> None:
+        kind = self.head_word(cmd, a, REPEAT_KINDS, "repeat kind", "`repeat` needs what to repeat over: seeds")
+        v = a.take()
+        a.finish()
+        if kind is None:
+            return
+        if v is None:
+            self.sink.add("missing-argument", cmd.span, "`repeat seeds` needs a list of calibration seeds",
+                          hint="e.g. repeat seeds [0, 1, 2]")
+            return
+        if not isinstance(v, A.ListValue):
+            self.sink.add("wrong-type", v.span, f"`repeat seeds` takes a list of seeds, got {_show(v)}",
+                          hint=f"e.g. repeat seeds [{_label(v)}]" if isinstance(v, A.Number) else
+                          "e.g. repeat seeds [0, 1, 2]")
+            return
+        seeds: dict[int, A.Value] = {}
+        ok = True
+        for item in self.values(v, "seeds"):
+            n = self.number(item, "a seed", integer=True)
+            if n is None:
+                ok = False
+            elif n < 0:
+                self.sink.add("out-of-range", item.span, f"a seed must be >= 0, got {_show(item)}")
+                ok = False
+            elif n in seeds:
+                self.sink.add("duplicate-seed", item.span, f"seed {n} is listed twice",
+                              hint="each seed is one calibration draw; a repeated one would count twice in the mean",
+                              notes=(f"first listed at {seeds[n].span}",))
+                ok = False
+            else:
+                seeds[n] = item
+        if ok and seeds:
+            self.set(scope, "repeat", M.RepeatSpec(seeds=tuple(seeds), span=cmd.span), cmd.span)
+            self.effects.append((cmd.span, "repeat"))
+
     def stmt_eval(self, cmd, a: _Args, scope, top) -> None:
         tv = a.take()
         at = a.clause("at")
@@ -806,32 +843,86 @@ class Builder:
         if scope.kind != "root":
             self.sink.add("misplaced-statement", cmd.span, "`report` is allowed only at the top level")
             return
-        kind = self.head_word(cmd, a, ("table", "plot", "heatmap"), "report kind",
-                              "`report` needs a kind: table, plot or heatmap")
+        kind = self.head_word(cmd, a, M.REPORT_KINDS, "report kind",
+                              "`report` needs a kind: " + ", ".join(M.REPORT_KINDS))
         if kind is None:
             return
-        dims = ("arm", "sparsity", "task", "method") + tuple(self.loop_vars())
+        dims = ("arm", "sparsity", "task", "method") + tuple(self.loop_vars()) + ((M.SEED,) if self.has_repeat else ())
         fields: dict[str, Any] = {}
-        metric_v = a.take()
-        if metric_v is not None:
-            fields["metric"] = self.word(metric_v, ("accuracy",), "metric")
-        for key in ("rows", "cols"):
-            v = a.opt(key)
+        spans: dict[str, Span] = {}
+        if kind == "compare":
+            self.compare_arms(cmd, a, fields, spans)
+        else:
+            metric_v = a.take()
+            if metric_v is not None:
+                fields["metric"] = self.word(metric_v, ("accuracy",), "metric")
+            for key in ("rows", "cols"):
+                v = a.opt(key)
+                if v is not None:
+                    fields[key] = self.word(v, dims, "report dimension")
+            v = a.opt("metric")
             if v is not None:
-                fields[key] = self.word(v, dims, "report dimension")
-        v = a.opt("metric")
-        if v is not None:
-            fields["metric"] = self.word(v, ("accuracy",), "metric")
-        name_v = a.opt("name")
-        for kw, key in (("by", "by"), ("vs", "x")):
-            cl = a.clause(kw)
+                fields["metric"] = self.word(v, ("accuracy",), "metric")
+            cl = a.clause("vs")
             if cl is not None:
-                fields[key] = self.word(cl.values[0], dims, "report dimension")
-        a.finish(("rows", "cols", "name", "metric"), ("by", "vs"))
-        if kind is None or any(v is None for v in fields.values()):
+                fields["x"] = self.word(cl.values[0], dims, "report dimension")
+        name_v = a.opt("name")
+        cl = a.clause("by")
+        if cl is not None:
+            fields["by"] = self.word(cl.values[0], dims, "report dimension")
+        over = a.clause("over") if kind in ("table", "plot") else None
+        if over is not None:
+            fields["over"] = self.over(over.values[0], fields)
+            spans["over"] = over.values[0].span
+        if kind == "compare":
+            a.finish(("name",), ("vs", "at", "by"))
+        else:
+            a.finish(("rows", "cols", "name", "metric"), ("by", "vs") + (("over",) if kind in ("table", "plot") else ()))
+        if kind is None or any(v is None for k, v in fields.items() if k != "at"):
             return
         name = self.text(name_v, "report name") if name_v else f"{kind}{sum(r.kind == kind for r in self.reports) + 1}"
-        self.reports.append(M.ReportSpec(kind=kind, name=name or kind, span=cmd.span, **fields))
+        self.reports.append(M.ReportSpec(kind=kind, name=name or kind, span=cmd.span, spans=spans, **fields))
+
+    def compare_arms(self, cmd, a: _Args, fields: dict[str, Any], spans: dict[str, Span]) -> None:
+        """`compare A vs B [at S]`: two arm names (or quoted labels); checks/reports.py judges them."""
+        first, vs, at = a.take(), a.clause("vs"), a.clause("at")
+        if first is None or vs is None:
+            self.sink.add("missing-argument", cmd.span, "`report compare` needs two arms: compare A vs B",
+                          hint="e.g. report compare resp vs gisp at 0.3")
+            fields["a"] = None
+            return
+        for key, v in (("a", first), ("b", vs.values[0])):
+            fields[key] = self.text(v, "arm") if isinstance(v, (A.Name, A.String)) else None
+            spans[key] = v.span
+            if fields[key] is None and not isinstance(v, (A.Name, A.String)):
+                self.sink.add("wrong-type", v.span, f"`report compare` takes arm names, got {_show(v)}")
+        if fields["a"] is not None and fields["a"] == fields["b"]:
+            self.sink.add("incompatible-options", vs.values[0].span, f'"{fields["a"]}" is compared with itself',
+                          hint="compare two different arms: report compare A vs B")
+            fields["a"] = None
+        if at is not None:
+            pts = self.sparsities(at.values[0], "comparison point")
+            spans["at"] = at.values[0].span
+            if pts is not None and len(pts) != 1:
+                self.sink.add("wrong-type", at.values[0].span, "`compare ... at` takes one sparsity",
+                              hint="write one `report compare` per sparsity, or leave `at` out to compare at all")
+                fields["a"] = None
+            elif pts:
+                fields["at"] = round(pts[0], 10)
+
+    def over(self, v: A.Value, fields: dict[str, Any]) -> str | None:
+        """`over seed`: the only dimension a report averages over; it must exist and not also lay out the table."""
+        if isinstance(v, A.Name) and v.value == M.SEED and not self.has_repeat:
+            self.sink.add("missing-seeds", v.span, "`over seed`: no arm is repeated over calibration seeds",
+                          hint="add `repeat seeds [0, 1, 2]` above the arms to average over")
+            return None
+        dim = self.word(v, (M.SEED,), "dimension to average over")
+        for key in ("rows", "cols", "by", "x"):
+            if dim is not None and fields.get(key) == dim:
+                self.sink.add("incompatible-options", v.span, f"`{key}` lays out {dim} and `over` averages over it",
+                              hint=f"drop `over {dim}` to show each seed, or lay out another dimension")
+                return None
+        return dim
 
     def loop_vars(self) -> list[str]:
         return self.all_loop_vars
@@ -892,11 +983,11 @@ class Builder:
 
         def visit(scope: Scope) -> None:
             if scope.kind == "arm":
-                arms.append(self.make_arm(scope, scope.name or "main", implicit=False))
+                arms.extend(self.make_arms(scope, scope.name or "main", implicit=False))
                 return
             if not scope.children:
                 if any(s.segments for s in _chain(scope)):
-                    arms.append(self.make_arm(scope, "main", implicit=True))
+                    arms.extend(self.make_arms(scope, "main", implicit=True))
                 return
             for c in scope.children:
                 visit(c)
@@ -904,7 +995,17 @@ class Builder:
         visit(root)
         return arms
 
-    def make_arm(self, scope: Scope, name: str, implicit: bool) -> M.ArmIR:
+    def make_arms(self, scope: Scope, name: str, implicit: bool) -> list[M.ArmIR]:
+        """The arm of a scope; under `repeat seeds`, one per seed (`NAME[seed=S]`) with that calibration
+        seed, unless the arm draws no calibration data (then the seed changes nothing: one arm)."""
+        arm = self.make_arm(scope, name, implicit, scope.bindings)
+        if arm.repeat is None or not arm.draws_calibration:
+            return [arm]
+        return [self.make_arm(scope, name, implicit, scope.bindings + ((M.SEED, str(s)),), seed=s)
+                for s in arm.repeat.seeds]
+
+    def make_arm(self, scope: Scope, name: str, implicit: bool, bindings: tuple[tuple[str, str], ...],
+                 seed: int | None = None) -> M.ArmIR:
         chain = _chain(scope)
         eff: dict[str, Any] = {}
         segments: list[M.Segment] = []
@@ -916,20 +1017,24 @@ class Builder:
             evals_raw.extend(s.evals)
             exports_raw.extend(s.exports)
         checkpoints = [t for seg in segments for t in seg.targets]
-        arm_label = name + ("[" + ",".join(f"{k}={v}" for k, v in scope.bindings) + "]" if scope.bindings else "")
+        arm_label = name + ("[" + ",".join(f"{k}={v}" for k, v in bindings) + "]" if bindings else "")
         evals = tuple(M.EvalSpec(task=t, points=_resolve_points(p, checkpoints), span=sp, spans=_point_spans(p))
                       for t, p, sp in evals_raw)
         exports = []
         for fmt, path, p, sp in exports_raw:
-            for k, v in scope.bindings:
+            for k, v in bindings:
                 path = path.replace("{" + k + "}", v)
             path = path.replace("{recipe}", self.recipe_name).replace("{arm}", arm_label.replace("/", "_"))
             exports.append(M.ExportSpec(format=fmt, path=path, points=_resolve_points(p, checkpoints), span=sp,
                                         spans=_point_spans(p)))
-        return M.ArmIR(name=name, bindings=scope.bindings, model=eff.get("model"), calibration=eff.get("calibration"),
+        calibration = eff.get("calibration")
+        if seed is not None:
+            calibration = calibration.model_copy(update={"seed": seed})
+        return M.ArmIR(name=name, bindings=bindings, model=eff.get("model"), calibration=calibration,
                        score=eff.get("score"), schedule=tuple(segments),
                        protect=eff.get("protect") or M.ProtectSpec(), basis=eff.get("basis", "params"),
-                       evals=evals, exports=tuple(exports), implicit=implicit, span=scope.span)
+                       evals=evals, exports=tuple(exports), implicit=implicit, repeat=eff.get("repeat"),
+                       span=scope.span)
 
 
 def _point_spans(points) -> dict[str, Span]:
@@ -963,6 +1068,15 @@ def _loop_vars(stmts) -> set[str]:
         elif isinstance(st, A.Arm):
             out |= _loop_vars(st.body)
     return out
+
+
+def _has_repeat(stmts) -> bool:
+    for st in stmts:
+        if isinstance(st, A.Command) and st.head == "repeat":
+            return True
+        if isinstance(st, (A.For, A.Arm)) and _has_repeat(st.body):
+            return True
+    return False
 
 
 def _chain(scope: Scope) -> list[Scope]:

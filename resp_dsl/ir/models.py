@@ -6,7 +6,7 @@ they are excluded from ``canonical()`` which feeds the graph's content keys.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -27,7 +27,10 @@ Normalize = Literal["type", "reference", "block", "none"]
 Basis = Literal["params", "structures"]
 Mode = Literal["physical", "masked"]
 ExportFormat = Literal["per_layer", "uniform", "masked"]
-ReportKind = Literal["table", "plot", "heatmap"]
+ReportKind = Literal["table", "plot", "heatmap", "compare"]
+REPORT_KINDS: tuple[str, ...] = get_args(ReportKind)
+# The dimension that `repeat seeds` adds to arm labels (`resp[seed=1]`) and `over seed` averages over.
+SEED = "seed"
 
 
 class IRModel(BaseModel):
@@ -171,6 +174,18 @@ class ReportSpec(IRModel):
     by: str | None = None
     metric: str = "accuracy"
     x: str = "sparsity"
+    over: str | None = None  # `over seed`: one cell per arm, the mean over its calibration seeds
+    a: str | None = None  # `compare A vs B`: arm names (or labels), the difference is A - B
+    b: str | None = None
+    at: float | None = None  # `compare ... at S`: only that sparsity
+    span: Span
+    spans: dict[str, Span] = Field(default_factory=dict)  # "a", "b", "at", "over" -> where written
+
+
+class RepeatSpec(IRModel):
+    """`repeat seeds [0, 1, 2]`: the arms in its scope are run once per calibration seed."""
+
+    seeds: tuple[int, ...]
     span: Span
 
 
@@ -186,7 +201,14 @@ class ArmIR(IRModel):
     evals: tuple[EvalSpec, ...] = ()
     exports: tuple[ExportSpec, ...] = ()
     implicit: bool = False
+    repeat: RepeatSpec | None = None  # the `repeat seeds` in force (this arm's seed is in `bindings`)
     span: Span
+
+    @property
+    def draws_calibration(self) -> bool:
+        """Whether the arm's pruning reads calibration data (so its calibration seed matters)."""
+        return (self.calibration is not None and self.score is not None and SCORERS[self.score.method].calibrated
+                and bool(self.schedule))
 
     @property
     def label(self) -> str:

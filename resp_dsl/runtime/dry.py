@@ -199,6 +199,10 @@ def plan(graph: Graph, config, *, cache_root=None) -> list[NodePlan]:
                 c.params_kept = high if prot else low
                 c.note += (f"  keeps all {human(high)} params: dense-sized (blocks kept dense pad every block)"
                            if low == high else f"  keeps {human(low)}-{human(high)} params (padded to the widest block)")
+        elif node.op == "report":
+            from resp_dsl.runtime.report import describe
+
+            c.note = describe(p)
         if wbytes is None and config and node.op in ("calibrate", "regenerate", "eval"):
             kv = 2 * config.num_hidden_layers * config.num_key_value_heads * config.head_dim * 2
             tokens = p.get("max_tokens") or p.get("max_new_tokens") or seq.get(node.id, 2048)

@@ -6,6 +6,13 @@ input's arms, task, method and target sparsity into the report's params
 and never read from a cached parent entry. The only number taken from a parent is
 the sparsity its prune actually reached (``achieved``), which its key determines.
 
+With ``over seed`` a table or plot has one cell per arm without its seed: the mean over the
+calibration seeds with a 95% interval (``stats.bootstrap_over_seeds`` over seeds x problems; a cell
+with one result, such as the dense model every seed shares, gets its Wilson interval). ``compare A
+vs B`` pairs the two arms on the same problems (``stats.mcnemar``), seed by seed where they have
+seeds, with the bootstrap interval of the mean difference. Both read each eval's per-problem
+correctness (result.json), keyed by the eval's store key.
+
 Every graph that ``check`` accepts gives a report: a loop variable that an arm does
 not bind is an empty cell. ``dry_run`` builds each report from placeholder rows,
 so ``check`` and ``plan`` reject a report that could not be built before any compute.
@@ -21,12 +28,16 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from resp_dsl.compile.labels import arm_name, sweep_values
+from resp_dsl.compile.labels import arm_name, names_arm, sweep_values, without
+from resp_dsl.ir.models import SEED
 from resp_dsl.runtime.store import copy_atomic
-from resp_dsl.stats import wilson
+from resp_dsl.stats import bootstrap_over_seeds, mcnemar, wilson
 
 BASE_FIELDS = ("task", "arm", "method", "sparsity", "basis", "achieved", "achieved_structures", "achieved_params",
                "accuracy", "correct", "n", "key")
+SEED_FIELDS = ("lo", "hi", "interval", "seeds", "per_seed")  # after "accuracy" in a table `over seed`
+COMPARE_FIELDS = ("task", "sparsity", "a", "b", "seed", "n", "accuracy_a", "accuracy_b", "difference", "lo", "hi",
+                  "interval", "p_value", "only_a", "only_b")
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">")
 LINESTYLES = ("-", "--", "-.", ":")
 
@@ -143,24 +154,26 @@ def markdown_table(tables, rows_by: str = "arm") -> str:
     parts = []
     for g, (rl, cl, cells) in tables.items():
         parts.append(f"### {g}\n")
-        parts.append(f"| {rows_by} | " + " | ".join(_fmt_col(c) for c in cl) + " |")
-        parts.append("|---|" + "---:|" * len(cl))
-        for r in rl:
-            vals = []
-            for c in cl:
-                row = cells.get((r, c))
-                if row is None:
-                    vals.append("")
-                else:
-                    extra = f" ({100 * row['achieved']:.1f}% pruned)" if _differs(row) else ""
-                    vals.append(f"{100 * row['accuracy']:.2f}{extra}")
-            parts.append(f"| {r} | " + " | ".join(vals) + " |")
+        parts += _grid(rl, cl, cells, rows_by, lambda row: f"{100 * row['accuracy']:.2f}{_interval_text(row)}"
+                       + (f" ({100 * row['achieved']:.1f}% pruned)" if _differs(row) else ""))
         ns = sorted({row["n"] for row in cells.values()})
+        seeded = any("per_seed" in row for row in cells.values())
         parts.append("")
-        parts.append(f"accuracy (%), n = {', '.join(map(str, ns))} problems per cell")
+        parts.append(f"{'mean ' if seeded else ''}accuracy (%), n = {', '.join(map(str, ns))} problems per cell"
+                     f"{' and seed' if seeded else ''}")
         parts.append("")
+        if seeded:
+            parts += _seeds_caption(cells) + _per_seed_table(rl, cl, cells, rows_by)
         parts += _reached_table(rl, cl, cells, rows_by)
     return "\n".join(parts)
+
+
+def _grid(rl, cl, cells, rows_by: str, text) -> list[str]:
+    """A markdown grid of `cells` (row label x col label -> row dict); `text(row)` fills a cell, "" where none."""
+    out = [f"| {rows_by} | " + " | ".join(_fmt_col(c) for c in cl) + " |", "|---|" + "---:|" * len(cl)]
+    for r in rl:
+        out.append(f"| {r} | " + " | ".join("" if (r, c) not in cells else text(cells[(r, c)]) for c in cl) + " |")
+    return out
 
 
 def _reached_table(rl, cl, cells, rows_by: str) -> list[str]:
@@ -170,27 +183,236 @@ def _reached_table(rl, cl, cells, rows_by: str) -> list[str]:
         return []
     bases = sorted({str(row.get("basis")) for row in pruned if row.get("basis")})
     out = [f"sparsity reached: % of structures (heads + channels) / % of prunable parameters"
-           + (f"; targets count {' and '.join(bases)}" if bases else ""), "",
-           f"| {rows_by} | " + " | ".join(_fmt_col(c) for c in cl) + " |", "|---|" + "---:|" * len(cl)]
-    for r in rl:
-        vals = []
-        for c in cl:
-            row = cells.get((r, c))
-            ok = row is not None and row.get("achieved_params") is not None
-            vals.append(f"{100 * row['achieved_structures']:.1f} / {100 * row['achieved_params']:.1f}" if ok else "")
-        out.append(f"| {r} | " + " | ".join(vals) + " |")
+           + (f"; targets count {' and '.join(bases)}" if bases else ""), ""]
+    out += _grid(rl, cl, cells, rows_by, lambda row: "" if row.get("achieved_params") is None else
+                 f"{100 * row['achieved_structures']:.1f} / {100 * row['achieved_params']:.1f}")
     return out + [""]
 
 
-def csv_table(rows: list[dict]) -> str:
-    """Every row; one column per loop variable (empty where an arm does not bind it)."""
+def csv_table(rows: list[dict], fields: list[str] | None = None) -> str:
+    """Every row; one column per loop variable (empty where an arm does not bind it); lists as `a;b;c`."""
     buf = io.StringIO()
-    fields = ["task", "arm", *binding_fields(rows), *BASE_FIELDS[2:]]
+    if fields is None:
+        acc = BASE_FIELDS.index("accuracy") + 1
+        seeded = SEED_FIELDS if any("per_seed" in r for r in rows) else ()
+        fields = ["task", "arm", *binding_fields(rows), *BASE_FIELDS[2:acc], *seeded, *BASE_FIELDS[acc:]]
     w = csv.DictWriter(buf, fieldnames=fields, restval="", extrasaction="ignore")
     w.writeheader()
     for r in rows:
-        w.writerow({k: ("" if v is None else v) for k, v in r.items()})
+        w.writerow({k: "" if v is None else ";".join(map(str, v)) if isinstance(v, (list, tuple)) else v
+                    for k, v in r.items()})
     return buf.getvalue()
+
+
+# ---------------------------------------------------------------------------------------
+# seeds: `over seed` averages each arm over its calibration seeds; `compare` pairs two arms
+
+
+def per_problem(result: dict) -> dict[str, bool]:
+    """Problem id -> solved, from an eval's result.json (the example's id, else its position)."""
+    return {str(r.get("id", i)): bool(r["correct"]) for i, r in enumerate(result.get("per_example") or ())}
+
+
+def _seed_of(row: dict) -> str | None:
+    return sweep_values(row["arm"]).get(SEED)
+
+
+def _seed_sort(seed: str | None) -> tuple:
+    return _value_key("-" if seed is None else seed)
+
+
+def _by_seed(rows: list[dict], what: str) -> dict[tuple, dict[str | None, dict]]:
+    """{(task, sparsity, label without its seed): {seed: row}}; a seed has one result per group."""
+    groups: dict[tuple, dict[str | None, dict]] = {}
+    for r in rows:
+        g = groups.setdefault((str(r["task"]), r["sparsity"], without(r["arm"], SEED)), {})
+        seed = _seed_of(r)
+        if seed in g and g[seed]["key"] != r["key"]:
+            raise ReportError(f"two results of {without(r['arm'], SEED)} at {_fmt_col(r['sparsity'])} on {r['task']} "
+                              f"for seed {seed} {what}; they differ in {_differing(g[seed], r)}")
+        g[seed] = r
+    return groups
+
+
+def over_seeds(rows: list[dict], outcomes: dict[str, dict[str, bool]], **opts) -> list[dict]:
+    """One row per arm (its label without the seed), task and sparsity: the mean accuracy over seeds, the
+    per-seed accuracies and a 95% interval. A cell with several results gets the two-level bootstrap over
+    seeds x problems (`stats.bootstrap_over_seeds`); a single result (the dense model that every seed
+    shares, an arm the seeds do not reach) gets its Wilson interval. `opts`: bootstrap options (iterations)."""
+    out = []
+    for (task, sp, label), by_seed in _by_seed(rows, "to average").items():
+        seeds = sorted(by_seed, key=_seed_sort)
+        first = by_seed[seeds[0]]
+        keys = list(dict.fromkeys(by_seed[s]["key"] for s in seeds))
+        per_seed = [by_seed[s]["accuracy"] for s in seeds]
+        if len(keys) == 1:
+            (lo, hi), mean, how, iterations = wilson(first["correct"], first["n"]), first["accuracy"], "wilson", None
+        else:
+            runs = [list(outcomes[by_seed[s]["key"]].values()) for s in seeds]
+            boot = bootstrap_over_seeds(runs, **opts)
+            (lo, hi), mean, how, iterations = boot.interval, boot.mean, "bootstrap", boot.iterations
+        reached = {}
+        for k in ("achieved", "achieved_structures", "achieved_params"):
+            got = [by_seed[s][k] for s in seeds if by_seed[s].get(k) is not None]
+            reached[k] = round(sum(got) / len(got), 4) if got else None
+        row = {k: v for k, v in first.items() if k != SEED}
+        row.update(arm=label, **reached, accuracy=mean, lo=lo, hi=hi, interval=how, iterations=iterations,
+                   seeds=[s for s in seeds if s is not None], per_seed=per_seed,
+                   correct=first["correct"] if len(keys) == 1 else None,
+                   n=min(by_seed[s]["n"] for s in seeds), key="+".join(keys))
+        out.append(row)
+    out.sort(key=lambda r: (str(r["task"]), _natural(r["arm"]), r["sparsity"]))
+    return out
+
+
+def interval(row: dict) -> tuple[float, float]:
+    """A row's 95% interval: the one it carries (`over seed`), else the Wilson interval of its accuracy."""
+    if row.get("lo") is not None:
+        return row["lo"], row["hi"]
+    return wilson(row["correct"], row["n"])
+
+
+def _interval_text(row: dict) -> str:
+    if row.get("lo") is None:
+        return ""
+    return f" [{100 * row['lo']:.1f}, {100 * row['hi']:.1f}]"
+
+
+def _seeds_caption(cells) -> list[str]:
+    rows = list(cells.values())
+    seeds = sorted({s for r in rows for s in r.get("seeds", ())}, key=_value_key)
+    iterations = sorted({r["iterations"] for r in rows if r.get("iterations")})
+    out = []
+    if iterations:
+        out.append(f"Each cell: the mean over calibration seeds {', '.join(seeds)} and [its 95% interval] from a "
+                   f"two-level bootstrap over seeds × problems (resample the seeds, then the problems within each "
+                   f"drawn seed; {', '.join(map(str, iterations))} resamples).")
+    if any(r.get("interval") == "wilson" for r in rows):
+        out.append("A cell with a single result (the dense model, which every seed shares, or an arm the seeds "
+                   "do not reach): its accuracy and [95% Wilson interval].")
+    return out + [""]
+
+
+def _per_seed_table(rl, cl, cells, rows_by: str) -> list[str]:
+    seeds = sorted({s for r in cells.values() for s in r.get("seeds", ())}, key=_value_key)
+    out = [f"accuracy (%) per calibration seed ({' / '.join(seeds)}); one value: a result every seed shares", ""]
+    out += _grid(rl, cl, cells, rows_by, lambda row: f"{100 * row['accuracy']:.2f}" if row.get("interval") == "wilson"
+                 else " / ".join(f"{100 * v:.2f}" for v in row["per_seed"]))
+    return out + [""]
+
+
+def _compatible(a: str, b: str) -> bool:
+    """Two arm labels are compared when the loop variables they both bind agree (the seed aside)."""
+    va, vb = sweep_values(a), sweep_values(b)
+    return all(va[k] == vb[k] for k in va.keys() & vb.keys() if k != SEED)
+
+
+def _pair_seeds(sa: dict, sb: dict) -> list[tuple[str | None, dict, dict]]:
+    """Seed by seed where both sides have seeds; a side with one result is paired with every seed of the other."""
+    if None in sa and len(sa) == 1:
+        return [(s, sa[None], rb) for s, rb in sorted(sb.items(), key=lambda kv: _seed_sort(kv[0]))]
+    if None in sb and len(sb) == 1:
+        return [(s, ra, sb[None]) for s, ra in sorted(sa.items(), key=lambda kv: _seed_sort(kv[0]))]
+    return [(s, sa[s], sb[s]) for s in sorted(sa.keys() & sb.keys(), key=_seed_sort)]
+
+
+def _paired(seed, ra: dict, rb: dict, outcomes: dict[str, dict[str, bool]]) -> tuple[dict, list[int]]:
+    oa, ob = outcomes[ra["key"]], outcomes[rb["key"]]
+    ids = [i for i in oa if i in ob]
+    if not ids:
+        raise ReportError(f"{ra['arm']} and {rb['arm']} were evaluated on different problems: nothing to pair")
+    xa, xb = [oa[i] for i in ids], [ob[i] for i in ids]
+    p = mcnemar(xa, xb)
+    rec = {"seed": seed, "n": p.n, "accuracy_a": p.accuracy_a, "accuracy_b": p.accuracy_b, "difference": p.difference,
+           "lo": p.interval[0], "hi": p.interval[1], "interval": "newcombe", "p_value": p.p_value,
+           "only_a": p.only_a, "only_b": p.only_b}
+    return rec, [int(x) - int(y) for x, y in zip(xa, xb)]
+
+
+def compare_rows(rows: list[dict], outcomes: dict[str, dict[str, bool]], *, a: str, b: str,
+                 at: float | None = None, **opts) -> list[dict]:
+    """`compare A vs B`: for each task and sparsity both reach (and loop values they share), the paired
+    difference A - B on the same problems: exact McNemar p-value and Newcombe interval; over seeds, per seed
+    and the mean difference with the two-level bootstrap interval over seeds x problems."""
+    pick = [r for r in rows if at is None or abs(r["sparsity"] - at) < 1e-9]
+    ga = _by_seed([r for r in pick if names_arm(r["arm"], a)], "to compare")
+    gb = _by_seed([r for r in pick if names_arm(r["arm"], b)], "to compare")
+    out = []
+    for (task, sp, la), sa in ga.items():
+        for (task_b, sp_b, lb), sb in gb.items():
+            if (task, sp) != (task_b, sp_b) or la == lb or not _compatible(la, lb):
+                continue
+            pairs = _pair_seeds(sa, sb)
+            if not pairs or all(ra["key"] == rb["key"] for _, ra, rb in pairs):
+                continue  # no common seed, or the same evaluations (the dense model both arms share)
+            recs, diffs = zip(*(_paired(s, ra, rb, outcomes) for s, ra, rb in pairs))
+            row = {**{k: v for k, v in sweep_values(la).items() | sweep_values(lb).items() if k != SEED},
+                   "task": task, "sparsity": sp, "a": la, "b": lb, "seeds": [r["seed"] for r in recs if r["seed"] is not None],
+                   "per_seed": list(recs)}
+            if len(recs) == 1:
+                row.update({k: v for k, v in recs[0].items() if k != "seed"})
+            else:
+                boot = bootstrap_over_seeds(diffs, **opts)
+                mean = lambda k: sum(r[k] for r in recs) / len(recs)  # noqa: E731
+                row.update(n=min(r["n"] for r in recs), accuracy_a=mean("accuracy_a"), accuracy_b=mean("accuracy_b"),
+                           difference=boot.mean, lo=boot.interval[0], hi=boot.interval[1], interval="bootstrap",
+                           iterations=boot.iterations, p_value=None, only_a=None, only_b=None)
+            out.append(row)
+    if not out:
+        where = f" at {_fmt_col(at)}" if at is not None else ""
+        raise ReportError(f'no results of "{a}" and "{b}" to pair{where}: they share no task and sparsity '
+                          f"at which they were evaluated as different models")
+    out.sort(key=lambda r: (r["task"], _natural(r["a"]), _natural(r["b"]), r["sparsity"]))
+    return out
+
+
+def _pp(x: float) -> str:
+    return f"{100 * x:+.2f}"
+
+
+def _p(x: float | None) -> str:
+    return "" if x is None else f"{x:.3g}" if x >= 1e-4 else "<1e-4"
+
+
+def compare_markdown(groups: dict[str, list[dict]]) -> str:
+    parts = []
+    for g, rows in groups.items():
+        parts += [f"### {g}\n", "| A | B | sparsity | n | A (%) | B (%) | A − B (pp) | 95% interval (pp) | McNemar p |",
+                  "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for r in rows:
+            p = _p(r["p_value"]) if r["p_value"] is not None else " / ".join(_p(s["p_value"]) for s in r["per_seed"])
+            parts.append(f"| {r['a']} | {r['b']} | {_fmt_col(r['sparsity'])} | {r['n']} | {100 * r['accuracy_a']:.2f} "
+                         f"| {100 * r['accuracy_b']:.2f} | {_pp(r['difference'])} | [{_pp(r['lo'])}, {_pp(r['hi'])}] "
+                         f"| {p} |")
+        parts.append("")
+        parts.append("A − B: the paired difference on the same problems, in percentage points. One result per arm: "
+                     "95% Newcombe interval (method 10) and exact two-sided McNemar p-value (discordant problems only).")
+        seeded = [r for r in rows if r["interval"] == "bootstrap"]
+        if seeded:
+            its = sorted({r["iterations"] for r in seeded})
+            parts.append(f"Over calibration seeds, paired seed by seed: the mean difference with its 95% interval from a "
+                         f"two-level bootstrap over seeds × problems ({', '.join(map(str, its))} resamples); the "
+                         f"McNemar p-values are per seed, listed in seed order, and each seed's comparison follows.")
+            parts += ["", "| A | B | sparsity | seed | n | A (%) | B (%) | A − B (pp) | Newcombe 95% (pp) | McNemar p "
+                          "| only A / only B |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+            for r in seeded:
+                for s in r["per_seed"]:
+                    parts.append(f"| {r['a']} | {r['b']} | {_fmt_col(r['sparsity'])} | {s['seed']} | {s['n']} "
+                                 f"| {100 * s['accuracy_a']:.2f} | {100 * s['accuracy_b']:.2f} | {_pp(s['difference'])} "
+                                 f"| [{_pp(s['lo'])}, {_pp(s['hi'])}] | {_p(s['p_value'])} | {s['only_a']} / {s['only_b']} |")
+        parts.append("")
+    return "\n".join(parts)
+
+
+def compare_csv(rows: list[dict]) -> str:
+    """One line per comparison and seed; over seeds also a line `seed=mean` with the bootstrap interval."""
+    lines = []
+    for r in rows:
+        base = {"task": r["task"], "sparsity": r["sparsity"], "a": r["a"], "b": r["b"]}
+        if r["interval"] == "bootstrap":
+            lines.append({**base, **{k: r.get(k) for k in COMPARE_FIELDS[5:]}, "seed": "mean"})
+        lines += [{**base, **s} for s in r["per_seed"]]
+    return csv_table(lines, list(COMPARE_FIELDS))
 
 
 # ---------------------------------------------------------------------------------------
@@ -209,10 +431,11 @@ def plot_series(tables, x_scale: float = 100.0) -> dict[str, list[dict]]:
             ys, lo, hi, ns = [], [], [], []
             for x in xs:
                 row = cells[(r, x)]
-                a, b = wilson(row["correct"], row["n"])
+                a, b = interval(row)
                 ys.append(100 * row["accuracy"])
-                lo.append(100 * (row["accuracy"] - a))
-                hi.append(100 * (b - row["accuracy"]))
+                # a percentile bootstrap interval need not contain the mean; a bar cannot be negative
+                lo.append(max(0.0, 100 * (row["accuracy"] - a)))
+                hi.append(max(0.0, 100 * (b - row["accuracy"])))
                 ns.append(row["n"])
             series.append({"label": str(r), "x": [x_scale * float(x) for x in xs], "y": ys, "lo": lo, "hi": hi,
                            "n": ns})
@@ -232,6 +455,7 @@ def _plt():
 def plot_accuracy(tables, path: Path, x: str = "sparsity") -> list[Path]:
     plt = _plt()
     written = []
+    seeded = any("per_seed" in row for _, _, cells in tables.values() for row in cells.values())
     for g, series in plot_series(tables, 100.0 if x == "sparsity" else 1.0).items():
         fig, ax = plt.subplots(figsize=(5.5, 3.8), dpi=120)
         for i, s in enumerate(series):
@@ -240,8 +464,8 @@ def plot_accuracy(tables, path: Path, x: str = "sparsity") -> list[Path]:
                         markersize=5, alpha=0.9, label=s["label"])
         ns = sorted({n for s in series for n in s["n"]})
         ax.set_xlabel("sparsity (%)" if x == "sparsity" else x)
-        ax.set_ylabel("accuracy (%), 95% Wilson interval")
-        ax.set_title(f"{g} (n = {', '.join(map(str, ns))})")
+        ax.set_ylabel("mean accuracy over seeds (%), 95% interval" if seeded else "accuracy (%), 95% Wilson interval")
+        ax.set_title(f"{g} (n = {', '.join(map(str, ns))}{' per seed' if seeded else ''})")
         ax.set_ylim(-3, 103)  # points at 0% and 100% stay whole
         ax.grid(alpha=0.3)
         if series:
@@ -333,13 +557,25 @@ def _slug(s: Any) -> str:
 # the report op
 
 
-def build(params: dict, rows: list[dict], out: Path | None, selections: dict[str, dict] | None = None) -> list[Path]:
-    """Write a report's files into `out` (None: build everything but write and draw nothing)."""
+def build(params: dict, rows: list[dict], out: Path | None, selections: dict[str, dict] | None = None,
+          outcomes: dict[str, dict[str, bool]] | None = None, **opts) -> list[Path]:
+    """Write a report's files into `out` (None: build everything but write and draw nothing).
+    `outcomes`: eval key -> problem id -> solved (for `over seed` and `compare`); `opts`: bootstrap options."""
     kind = params.get("kind", "table")
     name = _slug(params.get("name") or kind)
     rows_by, cols_by = params.get("rows", "arm"), params.get("cols", "sparsity")
     files: list[Path] = []
-    if kind == "table":
+    if params.get("over") == SEED:
+        rows = over_seeds(rows, outcomes or {}, **opts)
+    if kind == "compare":
+        pairs = compare_rows(rows, outcomes or {}, a=params["a"], b=params["b"], at=params.get("at"), **opts)
+        split = params.get("by") or "task"
+        groups: dict[str, list[dict]] = defaultdict(list)
+        for r in pairs:
+            groups[str(r.get(split, "-"))].append(r)
+        texts = {f"{name}.md": compare_markdown(dict(sorted(groups.items()))), f"{name}.csv": compare_csv(pairs),
+                 f"{name}.json": json.dumps(pairs, indent=1) + "\n"}
+    elif kind == "table":
         tables = pivot(rows, rows_by=rows_by, cols_by=cols_by, split_by=params.get("by") or "task")
         texts = {f"{name}.md": markdown_table(tables, rows_by), f"{name}.csv": csv_table(rows),
                  f"{name}.json": json.dumps(rows, indent=1) + "\n"}
@@ -372,39 +608,56 @@ def write_report(params: dict, inputs: dict[str, Any], out: Path, out_dir: Path,
                  achieved: dict | None = None) -> dict:
     """The report op: rows from the eval (or, for heatmaps, prune) inputs, files into the entry and --out."""
     labels = params.get("labels") or {}
-    results, selections = {}, {}
+    results, selections, outcomes = {}, {}, {}
     for role, art in inputs.items():
         if art.op == "eval":
             results[role] = {**art.json("result.json"), "key": art.key}
+            outcomes[art.key] = per_problem(results[role])
         elif art.op == "prune":
             sel = art.json("selection.json")
             selections[art.key] = sel
             results[role] = {"accuracy": None, "n": None, "correct": None, "key": art.key, "task": "-"}
             achieved = {**(achieved or {}), labels.get(role, {}).get("prune_node") or "": sel}
     rows = make_rows(labels, results, achieved)
-    files = build(params, rows, out, selections)
+    files = build(params, rows, out, selections, outcomes)
     copied = publish(out, {"files": [f.name for f in files]}, out_dir)
     # Names only: the entry must not depend on where this run's outputs go.
     return {"files": [c.name for c in copied], "rows": len(rows)}
 
 
-def placeholder_rows(params: dict) -> tuple[list[dict], dict[str, dict]]:
-    """Rows (and selections) shaped like the real ones, from the labels alone: for `dry_run`."""
+def describe(params: dict) -> str:
+    """One line for `plan`: what the report shows and which interval it states."""
+    kind = params.get("kind", "table")
+    by = f" by {params['by']}" if params.get("by") else ""
+    if kind == "compare":
+        at = f" at {params['at']:g}" if params.get("at") is not None else ""
+        return (f"compare {params['a']} vs {params['b']}{at}{by}: paired on the same problems, McNemar p and "
+                f"Newcombe interval; over seeds, per seed and a bootstrap interval of the mean difference")
+    layout = (f"rows={params.get('rows')} cols={params.get('cols')}" if kind in ("table", "heatmap")
+              else f"accuracy vs {params.get('x')}")
+    over = (": mean over seeds, 95% bootstrap over seeds × problems (Wilson for a single result)"
+            if params.get("over") == SEED else "")
+    return f"{kind} {layout}{by}{over}"
+
+
+def placeholder_rows(params: dict) -> tuple[list[dict], dict[str, dict], dict[str, dict[str, bool]]]:
+    """Rows, selections and per-problem outcomes shaped like the real ones, from the labels alone: for `dry_run`."""
     labels = params.get("labels") or {}
-    results, selections = {}, {}
+    results, selections, outcomes = {}, {}, {}
     for i, role in enumerate(labels):
         key = f"placeholder-{i}"
         results[role] = {"accuracy": 0.5, "n": 2, "correct": 1, "key": key}
         selections[key] = {"achieved": 0.0, "layers": [], "dense": {"num_heads": 1, "intermediate_size": 1},
                            "protected": []}
-    return make_rows(labels, results), selections
+        outcomes[key] = {"0": True, "1": False}
+    return make_rows(labels, results), selections, outcomes
 
 
 def dry_run(params: dict) -> str | None:
     """Build a report from placeholder rows; the error message if it cannot be built, else None."""
-    rows, selections = placeholder_rows(params)
+    rows, selections, outcomes = placeholder_rows(params)
     try:
-        build(params, rows, None, selections)
+        build(params, rows, None, selections, outcomes, iterations=1)  # shapes only: one resample is enough
     except ReportError as exc:
         return str(exc)
     except Exception as exc:  # a report that fails on placeholder rows fails on real ones too

@@ -125,10 +125,10 @@ report table rows=arm cols=sparsity name=second
 """
     real = report.build
 
-    def build(params, rows, out, selections=None):
+    def build(params, rows, out, *rest, **kw):
         if params["name"] == "first":
             raise RuntimeError("boom")
-        return real(params, rows, out, selections)
+        return real(params, rows, out, *rest, **kw)
 
     graph = _graph(tiny_model_dir, body)
     monkeypatch.setattr(report, "build", build)

@@ -54,3 +54,9 @@ def test_bootstrap_over_seeds_spans_the_seed_spread():
     tight = bootstrap_over_seeds([[True] * 90 + [False] * 10] * 3, iterations=500)
     assert tight.interval[1] - tight.interval[0] < 0.15
     assert bootstrap_over_seeds(runs, iterations=500, seed=1) == r  # seeded
+
+
+def test_wilson_bounds_are_exact_at_zero_and_all_correct():
+    # regression: rounding left wilson(0, 3)[0] at 5.6e-17, above the accuracy 0/3, and a plot's error bar negative
+    for n in range(1, 200):
+        assert wilson(0, n)[0] == 0.0 and wilson(n, n)[1] == 1.0
