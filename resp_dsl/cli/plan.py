@@ -29,7 +29,9 @@ def build_plan(result, cache_root=None) -> dict:
     lookup = (lambda source: result.ctx.usable_config(source)) if result.ctx else (lambda source: None)
     entries = plan(graph, lookup, cache_root=cache_root)
     header = {"recipe": ir.name, "file": result.file, "models": sources, "arms": [a.label for a in ir.arms],
-              "imports": [{k: i[k] for k in ("use", "path", "sha256", "stdlib")} for i in graph.imports]}
+              "imports": [{"use": i["use"], "sha256": i["sha256"], "stdlib": i["stdlib"],
+                           # the package's own fragments by name: the same plan on every machine
+                           "path": i["display"] if i["stdlib"] else i["path"]} for i in graph.imports]}
     if config:
         prunable = config.num_hidden_layers * config.prunable_block_params()
         header.update(params=config.total_params(), prunable=prunable, config_origin=config.origin)
