@@ -3,7 +3,8 @@
 A uniform (stock-shaped) export pads every block to the widest kept counts. A block kept
 dense by `protect` is the widest possible, so the export keeps every parameter of the dense
 model: the pruning is invisible in its size. `per_layer` or `masked` exports keep the
-per-block sizes.
+per-block sizes. (`export uniform round=...` rounds the pruned blocks' counts to their mean instead
+of padding to the widest; protected blocks still stay dense.)
 """
 
 from __future__ import annotations
@@ -41,5 +42,6 @@ def check(recipe, ctx) -> list[Diagnostic]:
                 f"this uniform export keeps {size}: protected blocks stay dense and a uniform export pads "
                 "every block to the widest one",
                 hint="export per_layer (loads with trust_remote_code=True or resp_dsl.load_pruned) or masked; "
-                     "uniform shrinks only when every block is pruned"))
+                     "uniform shrinks only when every block is pruned (`round=` cannot help: it rounds the "
+                     "pruned blocks, the protected ones stay dense)"))
     return out

@@ -95,6 +95,12 @@ class _ArmLowering:
                 "max_tokens": c.max_tokens, **self.sampling(c), "text_file": text_file, "task_file": task_file},
                 {"model": model}, c.span, cfiles)
         points = sorted({p for e in arm.evals for p in e.points} | {p for e in arm.exports for p in e.points})
+        scored_by: dict[str, str] = {}  # prune node -> the score node it selected with
+
+        def remember(scores_id: str, prune_id: str) -> str:
+            scored_by[prune_id] = scores_id
+            return prune_id
+
         cur, cur_s = model, 0.0
         score = arm.score
         for seg in arm.schedule if score is not None else ():
@@ -113,9 +119,9 @@ class _ArmLowering:
                 inputs = {"model": model_id, "scores": scores_id}
                 if calib is not None:
                     inputs["calibration"] = calib
-                return self.node(f"prune@{_fmt(target)}", "prune", {
+                return remember(scores_id, self.node(f"prune@{_fmt(target)}", "prune", {
                     "start": start, "target": target, "basis": arm.basis, "protect": prot, "steps": steps,
-                    "score": sp if steps > 1 else None, "mode": seg.mode}, inputs, seg.span)
+                    "score": sp if steps > 1 else None, "mode": seg.mode}, inputs, seg.span))
 
             if seg.kind == "oneshot":  # one score, one branch per target
                 s = scored(cur, cal, _fmt(cur_s))
@@ -155,9 +161,12 @@ class _ArmLowering:
         for ex in arm.exports:
             for p in ex.points:
                 if p in at:
+                    inputs = {"model": at[p]}
+                    if ex.round != "none" and at[p] in scored_by:  # rounding ranks within blocks by these
+                        inputs["scores"] = scored_by[at[p]]
                     self.node(f"export/{ex.format}@{_fmt(p)}", "export",
-                              {"format": ex.format, "path": ex.path.replace("{sparsity}", _fmt(p))},
-                              {"model": at[p]}, ex.span)
+                              {"format": ex.format, "path": ex.path.replace("{sparsity}", _fmt(p)),
+                               "round": ex.round}, inputs, ex.span)
 
 
 def _zoo_root() -> Path:

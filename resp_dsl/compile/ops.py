@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from resp_dsl.ir.models import Loss, Normalize, ReportKind, ScoreMethod, Variant
+from resp_dsl.ir.models import ExportRound, Loss, Normalize, ReportKind, ScoreMethod, Variant
 
 
 class Params(BaseModel):
@@ -93,6 +93,7 @@ class EvalParams(Params):
 class ExportParams(Params):
     format: Literal["per_layer", "uniform", "masked"]
     path: str
+    round: ExportRound = "none"  # uniform: pad to the widest block, or round counts (needs the scores input)
 
 
 class ReportParams(Params):

@@ -827,16 +827,24 @@ class Builder:
         fmt_v = a.take()
         to = a.clause("to")
         at = a.clause("at")
-        a.finish((), ("to", "at"))
+        round_v = a.opt("round")
+        a.finish(("round",), ("to", "at"))
         if fmt_v is None:
             self.sink.add("missing-argument", cmd.span, "`export` needs a format: per_layer, uniform or masked")
             return
         fmt = self.word(fmt_v, ("per_layer", "uniform", "masked"), "export format")
+        rounding = self.word(round_v, M.EXPORT_ROUNDING, "export rounding") if round_v is not None else "none"
+        if rounding is None:
+            return
+        if rounding != "none" and fmt != "uniform":
+            self.sink.add("incompatible-options", round_v.span, f"`round` applies to uniform exports, not {fmt}",
+                          hint="per_layer exports keep every block's own sizes; nothing to round")
+            return
         path = self.text(to.values[0], "export path") if to else "exports/{recipe}/{arm}-{sparsity}"
         points = self.points(at.values[0]) if at else [("final", cmd.span)]
         if fmt is None or path is None:
             return
-        scope.exports.append((fmt, path, points, cmd.span))
+        scope.exports.append((fmt, path, points, cmd.span, rounding))
         self.effects.append((cmd.span, "export"))
 
     def stmt_report(self, cmd, a: _Args, scope, top) -> None:
@@ -1021,12 +1029,12 @@ class Builder:
         evals = tuple(M.EvalSpec(task=t, points=_resolve_points(p, checkpoints), span=sp, spans=_point_spans(p))
                       for t, p, sp in evals_raw)
         exports = []
-        for fmt, path, p, sp in exports_raw:
+        for fmt, path, p, sp, rounding in exports_raw:
             for k, v in bindings:
                 path = path.replace("{" + k + "}", v)
             path = path.replace("{recipe}", self.recipe_name).replace("{arm}", arm_label.replace("/", "_"))
             exports.append(M.ExportSpec(format=fmt, path=path, points=_resolve_points(p, checkpoints), span=sp,
-                                        spans=_point_spans(p)))
+                                        spans=_point_spans(p), round=rounding))
         calibration = eff.get("calibration")
         if seed is not None:
             calibration = calibration.model_copy(update={"seed": seed})

@@ -27,6 +27,8 @@ Normalize = Literal["type", "reference", "block", "none"]
 Basis = Literal["params", "structures"]
 Mode = Literal["physical", "masked"]
 ExportFormat = Literal["per_layer", "uniform", "masked"]
+ExportRound = Literal["none", "heads", "channels", "both"]
+EXPORT_ROUNDING = ("none", "heads", "channels", "both")
 ReportKind = Literal["table", "plot", "heatmap", "compare"]
 REPORT_KINDS: tuple[str, ...] = get_args(ReportKind)
 # The dimension that `repeat seeds` adds to arm labels (`resp[seed=1]`) and `over seed` averages over.
@@ -162,6 +164,9 @@ class ExportSpec(IRModel):
     format: ExportFormat
     path: str  # may hold {recipe} {arm} {sparsity} and loop variables
     points: tuple[float, ...]
+    # uniform only: pad every block to the widest one (none), or round the pruned blocks' counts of
+    # KV groups/heads, channels or both to their mean, keeping the best-scored structures in each block
+    round: ExportRound = "none"
     span: Span
     spans: dict[str, Span] = Field(default_factory=dict)  # f"{point:g}" -> where it is written
 

@@ -197,13 +197,20 @@ def _normalize(scores: torch.Tensor, mode: str, params: float, reference: float)
     return ranking.normalize_scores(s, mode=mode, params=params, reference=reference, block_mean=mean)
 
 
-def round_uniform(model, scores: StructureScores, selection: Selection) -> Selection:
+ROUNDING = ("heads", "channels", "both")
+
+
+def round_uniform(model, scores: StructureScores, selection: Selection, which: str = "both") -> Selection:
     """Round `selection` so every pruned block keeps the same counts (for a stock "uniform" export).
 
-    Each non-protected block keeps K KV heads with R query heads each and C channels, K, R and C the
-    rounded means of the selection's blocks; within a block the highest-scored structures stay.
-    The achieved sparsity is recomputed (it moves by the rounding); protected blocks stay as they are.
+    Each non-protected block keeps K KV heads with R query heads each (``which`` heads or both) and
+    C channels (channels or both), K, R and C the rounded means of the selection's blocks; within a
+    block the highest-scored structures among those `scores` cover stay (a block may get back some
+    the selection removed). The achieved sparsity is recomputed (it moves by the rounding); protected
+    blocks stay as they are. `model` supplies the dense dimensions.
     """
+    if which not in ROUNDING:
+        raise ValueError(f"unknown rounding {which!r}: choose one of {', '.join(ROUNDING)}")
     dims = dense_dims(model)
     rep = dims.heads_per_group
     pruned = [i for i in range(dims.num_layers) if i not in selection.protected]
@@ -214,25 +221,27 @@ def round_uniform(model, scores: StructureScores, selection: Selection) -> Selec
     n_q = sum(len(l["q_heads"]) for l in layers) / len(layers)
     n_rep = min(rep, round(n_q / n_kv)) if n_kv else 0
     n_ch = round(sum(len(l["channels"]) for l in layers) / len(layers))
-    current = kept_layout(model)
     new_layout = [dict(l) for l in selection.layers]
     for i in pruned:
         ls = scores.layers[i]
-        head_score = dict(zip(ls.head_index.tolist(), ls.heads.tolist()))
-        kv_score = dict(zip(ls.kv_index.tolist(), ls.kv.tolist()))
-        groups = []
-        for g in current[i]["kv_heads"]:
-            members = sorted((h for h in current[i]["q_heads"] if h // rep == g), key=lambda h: -head_score[h])
-            if len(members) >= n_rep:
-                groups.append((kv_score[g] + sum(head_score[h] for h in members[:n_rep]), g, members[:n_rep]))
-        groups.sort(key=lambda t: -t[0])
-        if len(groups) < n_kv:
-            raise ValueError(f"block {i} has too few live KV groups for a uniform {n_kv}×{n_rep} layout")
-        chosen = sorted(groups[:n_kv], key=lambda t: t[1])
-        ch_score = dict(zip(ls.channel_index.tolist(), ls.channels.tolist()))
-        ch = sorted(sorted(current[i]["channels"], key=lambda c: -ch_score[c])[:n_ch])
-        new_layout[i] = {"q_heads": sorted(h for _, _, m in chosen for h in m),
-                         "kv_heads": [g for _, g, _ in chosen], "channels": ch}
+        live_heads, live_kv, live_ch = ls.head_index.tolist(), ls.kv_index.tolist(), ls.channel_index.tolist()
+        if which in ("heads", "both"):
+            head_score = dict(zip(live_heads, ls.heads.tolist()))
+            kv_score = dict(zip(live_kv, ls.kv.tolist()))
+            groups = []
+            for g in live_kv:
+                members = sorted((h for h in live_heads if h // rep == g), key=lambda h: -head_score[h])
+                if len(members) >= n_rep:
+                    groups.append((kv_score[g] + sum(head_score[h] for h in members[:n_rep]), g, members[:n_rep]))
+            groups.sort(key=lambda t: -t[0])
+            if len(groups) < n_kv:
+                raise ValueError(f"block {i} has too few live KV groups for a uniform {n_kv}×{n_rep} layout")
+            chosen = sorted(groups[:n_kv], key=lambda t: t[1])
+            new_layout[i]["q_heads"] = sorted(h for _, _, m in chosen for h in m)
+            new_layout[i]["kv_heads"] = [g for _, g, _ in chosen]
+        if which in ("channels", "both"):
+            ch_score = dict(zip(live_ch, ls.channels.tolist()))
+            new_layout[i]["channels"] = sorted(sorted(live_ch, key=lambda c: -ch_score[c])[:n_ch])
     bias = linear_biases(model)
     p_sparsity = params_sparsity(new_layout, dims, bias)
     s_sparsity = structures_sparsity(new_layout, dims, selection.unit)

@@ -197,8 +197,12 @@ def plan(graph: Graph, config, *, cache_root=None) -> list[NodePlan]:
             if p["format"] == "uniform" and config and pr:
                 low, high, prot = uniform_export_params(config, pr["target"], pr["protect"])
                 c.params_kept = high if prot else low
-                c.note += (f"  keeps all {human(high)} params: dense-sized (blocks kept dense pad every block)"
-                           if low == high else f"  keeps {human(low)}-{human(high)} params (padded to the widest block)")
+                if low == high:
+                    c.note += f"  keeps all {human(high)} params: dense-sized (blocks kept dense pad every block)"
+                elif p.get("round", "none") != "none":
+                    c.note += f"  round={p['round']}: keeps about {human(low)} params (counts rounded to the mean)"
+                else:
+                    c.note += f"  keeps {human(low)}-{human(high)} params (padded to the widest block)"
         elif node.op == "report":
             from resp_dsl.runtime.report import describe
 

@@ -104,9 +104,37 @@ def may_replace(directory: Path, model_key: str, overwrite: bool, *, recorded: d
     return f"{directory} holds an earlier export of another model; pass --overwrite-exports to replace it"
 
 
-def write(ctx, params: dict, model_art, target: Path) -> dict[str, dict[str, Any]]:
+def rounded_model(ctx, params: dict, model_art, scores_art):
+    """The model a `uniform round=...` export writes: the pruned blocks' counts rounded to their mean
+    (``pruning.select.round_uniform``, best-scored structures kept), applied to the base model."""
+    import copy
+
+    from safetensors.torch import load_file
+
+    from resp_dsl.pruning.apply import apply_selection
+    from resp_dsl.pruning.scoring import StructureScores
+    from resp_dsl.pruning.select import Selection, round_uniform
+    from resp_dsl.runtime.ops import OpError
+
+    info = model_art.json("model.json")
+    if info.get("selection") is None or scores_art is None:
+        raise OpError("`round` needs a pruned model and the scores it was selected with",
+                      hint="export the dense model without round=")
+    base, _ = ctx.base_model(info["base"])
+    scores = StructureScores.from_tensors(load_file(str(scores_art.file("scores.safetensors"))))
+    try:
+        selection = round_uniform(base, scores, Selection.from_dict(model_art.json("selection.json")), params["round"])
+    except ValueError as exc:
+        raise OpError(f"cannot round this selection to a uniform layout: {exc}") from None
+    model = copy.deepcopy(base)
+    apply_selection(model, selection, mode="physical")
+    return model.eval(), selection
+
+
+def write(ctx, params: dict, model_art, target: Path, scores_art=None) -> dict[str, dict[str, Any]]:
     """Export the model of ``model_art`` into ``target`` (which ``may_replace`` allowed); returns
-    the checksums of what was written.
+    the checksums of what was written. A uniform export with ``round`` writes the rounded model
+    (``rounded_model``; ``scores_art``: the scores the prune selected with).
 
     The export is written into a fresh sibling directory and swapped into place, so a reader
     sees the old directory or the new one, never a mix, and a crash leaves the old one.
@@ -117,7 +145,10 @@ def write(ctx, params: dict, model_art, target: Path) -> dict[str, dict[str, Any
     from resp_dsl.pruning.export import ExportError, export_model
     from resp_dsl.runtime.ops import OpError, fresh_tokenizer
 
-    model, _ = ctx.model(model_art)
+    if params.get("round", "none") != "none":
+        model, _ = rounded_model(ctx, params, model_art, scores_art)
+    else:
+        model, _ = ctx.model(model_art)
     # A tokenizer fresh from the model directory: the one generation used carries padding
     # state, which would make this export differ from a re-export in a later run.
     tok = fresh_tokenizer(model_art.json("model.json")["base"])

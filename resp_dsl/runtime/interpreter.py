@@ -245,7 +245,8 @@ def _export_present(ctx: RunContext, node, art: Artifact, artifacts: dict) -> bo
         if why:
             raise NodeFailed(node, art.key, why, "pass --overwrite-exports to replace an earlier export", None)
         try:
-            written = exports.write(ctx, node.params, model_art, target)
+            scores_art = artifacts.get(node.inputs.get("scores", ""))
+            written = exports.write(ctx, node.params, model_art, target, scores_art)
         except OpError as exc:
             raise NodeFailed(node, art.key, str(exc), exc.hint, None) from exc
     if written != files:

@@ -574,7 +574,7 @@ def op_export(ctx: RunContext, node, inputs: dict[str, Artifact], out: Path) -> 
     if why:
         raise OpError(why, hint="pass --overwrite-exports to `resp-dsl run` to replace an earlier export, or choose another "
                              "`export ... to` path or --out")
-    files = exports.write(ctx, p, inputs["model"], target)
+    files = exports.write(ctx, p, inputs["model"], target, inputs.get("scores"))
     _write_json(out / exports.EXPORT_RECORD, {"path": p["path"], "format": p["format"],
                                               "files": files})
     if ctx.key:
