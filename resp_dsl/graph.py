@@ -7,13 +7,13 @@ give the same key on any machine, so a cache entry can be reused safely.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from resp_dsl.diagnostics import Span
+from resp_dsl.files import canonical_json, sha256_file
 
 # ATTENTION: bump CACHE_SCHEME when Node.key() inputs change
 CACHE_SCHEME = 1
@@ -36,21 +36,9 @@ class Node:
                 "span": self.span.to_dict() if self.span else None}
 
 
-def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-
-
 # Files up to this size enter a directory's checksum by content; larger ones (the weights of a
 # real model: hashing 16 GB at every `plan` would take minutes) by size and modification time.
 CONTENT_HASH_MAX_BYTES = 256 << 20
-
-
-def _file_sha256(p: Path) -> str:
-    h = hashlib.sha256()
-    with p.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def checksum_path(path: str) -> str:
@@ -60,14 +48,14 @@ def checksum_path(path: str) -> str:
     p = Path(path).expanduser()
     try:
         if p.is_file():
-            return "sha256:" + _file_sha256(p)
+            return "sha256:" + sha256_file(p)
         if p.is_dir():
             entries = []
             for child in sorted(p.iterdir()):
                 if child.is_file():
                     st = child.stat()
                     if st.st_size <= CONTENT_HASH_MAX_BYTES:
-                        entries.append([child.name, _file_sha256(child)])
+                        entries.append([child.name, sha256_file(child)])
                     else:
                         entries.append([child.name, st.st_size, st.st_mtime_ns])
             return "dir:" + hashlib.sha256(canonical_json(entries).encode()).hexdigest()

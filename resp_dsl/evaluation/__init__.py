@@ -53,11 +53,9 @@ class EvalResult:
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write as JSON atomically (temp file + rename)."""
-        path = Path(path)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-        return path
+        from resp_dsl.files import write_text_atomic
+
+        return write_text_atomic(path, json.dumps(self.to_dict(), indent=1, ensure_ascii=False) + "\n")
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> EvalResult:

@@ -3,21 +3,16 @@ without executing remote code. Every place the project loads a model comes throu
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
+
+from resp_dsl.files import sha256_file
 
 
 class LoadError(ValueError):
     """A checkpoint directory that cannot be loaded safely."""
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def load_pruned(path, *, dtype=None, device="cpu"):
@@ -40,7 +35,7 @@ def load_pruned(path, *, dtype=None, device="cpu"):
     if meta_path.is_file():
         for name, digest in json.loads(meta_path.read_text()).get("files", {}).items():
             f = root / name
-            if not f.is_file() or _sha256(f) != digest:
+            if not f.is_file() or sha256_file(f) != digest:
                 raise LoadError(f"{f}: missing or checksum mismatch, the export is corrupt")
     cfg = json.loads(cfg_path.read_text())
     kwargs = {"use_safetensors": True, "output_loading_info": True}

@@ -20,7 +20,6 @@ tensors against the model and records per-file SHA-256 in resp_dsl.json.
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import os
 import shutil
@@ -29,6 +28,7 @@ from pathlib import Path
 
 import torch
 
+from resp_dsl.files import sha256_file, write_json_atomic
 from resp_dsl.kernels.slicing import head_rows
 from resp_dsl.models import modeling_resp_pruned as pm
 from resp_dsl.models.adapters import get_adapter
@@ -48,13 +48,6 @@ class ExportError(ValueError):
 class TargetExistsError(ExportError):
     """The target directory already holds files (replace them only when asked to)."""
 
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _source_dir(model) -> Path | None:
@@ -127,9 +120,7 @@ def export_model(model, tokenizer, out_dir, *, format: str = "per_layer", metada
 
 
 def _write_json(path: Path, data: dict) -> None:
-    part = path.with_name(path.name + ".part")
-    part.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-    os.replace(part, path)
+    write_json_atomic(path, data)
 
 
 def _rewrite_config(path: Path, model, format: str) -> None:

@@ -175,8 +175,9 @@ def write(ctx, params: dict, model_art, target: Path, scores_art=None) -> dict[s
 
 def _umask_tree(directory: Path) -> None:
     """Give an export the permissions of the user's umask (mkdtemp creates 0700 / 0600)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
+    from resp_dsl.files import umask
+
+    mask = umask()
     os.chmod(directory, 0o777 & ~mask)
     for p in directory.rglob("*"):
         if p.is_symlink():

@@ -17,11 +17,12 @@ import json
 import os
 import platform
 import sys
-import tempfile
 import time
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from resp_dsl.files import write_text_atomic as write_atomic
 
 RUN_FILE = "run.json"
 PACKAGES = ("resp-dsl", "torch", "transformers", "lm_eval", "datasets", "safetensors", "tokenizers", "numpy",
@@ -31,27 +32,6 @@ SAMPLE_FIELDS = ("id", "prompt", "output", "pred", "target", "correct")
 
 class OutDirTaken(RuntimeError):
     """The --out folder holds the results of a different configuration."""
-
-
-def write_atomic(path: Path, text: str) -> Path:
-    """Write `text` to `path` through a temporary file in the same folder (never half a file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def configuration(recipe: str | Path, overrides: dict[str, str], options: dict | None = None) -> dict:

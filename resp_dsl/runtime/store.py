@@ -41,6 +41,10 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from resp_dsl.files import CHUNK as _HASH_CHUNK
+from resp_dsl.files import sha256_file, write_json_atomic  # noqa: F401  (re-exported: store users import them here)
+from resp_dsl.files import umask as _umask
+
 # ATTENTION: bump SCHEME when the entry layout or the manifest format changes;
 # old entries then stay where they are and are simply not found (gc removes them).
 SCHEME = "v1"
@@ -48,7 +52,6 @@ MANIFEST = "manifest.json"
 STATUS_COMPLETE = "complete"
 
 _KEY_RE = re.compile(r"^[A-Za-z0-9_-]{4,128}$")
-_HASH_CHUNK = 1 << 20
 WAIT_REPORT = 10.0  # seconds between "waiting for another run" messages
 # Files at least this large are re-hashed by ``open`` only when their size, mtime or inode
 # changed since the last full verification (``verify`` and ``cache verify`` always re-hash).
@@ -116,15 +119,6 @@ def check_key(key: str) -> str:
     return key
 
 
-def sha256_file(path: Path) -> str:
-    """The hex sha256 of a file, read in 1 MiB chunks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(_HASH_CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def verify_files(directory: Path, files: dict[str, dict[str, Any]], stamps: dict[str, list] | None = None,
                  *, extra_ok: set[str] = frozenset()) -> tuple[list[str], dict[str, list]]:
     """Problems of ``directory`` against recorded ``files`` ({relpath: {sha256, size}}), and stamps.
@@ -178,21 +172,6 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON to ``path`` through a temporary file in the same directory and a rename."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=2, sort_keys=True, ensure_ascii=False)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def copy_atomic(src: Path, dst: Path) -> Path:
     """Copy ``src`` to ``dst`` through an unpredictable temporary file in ``dst``'s directory
     (``mkstemp``: created exclusively, never through a planted link) and one ``os.replace``
@@ -212,12 +191,6 @@ def copy_atomic(src: Path, dst: Path) -> Path:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
     return dst
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def _dir_size(path: Path) -> int:

@@ -112,7 +112,7 @@ report compare resp vs wanda at 0.3 by task
 def test_over_seed_changes_the_report_key_only():
     plain = _compile(RESP + "report table rows=arm cols=sparsity\n").graph
     over = _compile(RESP + "report table rows=arm cols=sparsity over seed\n").graph
-    from resp_dsl.graph import canonical_json
+    from resp_dsl.files import canonical_json
 
     def sig(g):
         return {n.id: canonical_json([n.op, n.params, sorted(n.inputs.items())]) for n in g.nodes.values()

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from resp_dsl.graph import Graph, canonical_json
+from resp_dsl.files import canonical_json
+from resp_dsl.graph import Graph
 
 
 def share_prefixes(graph: Graph) -> Graph:
