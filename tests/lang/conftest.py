@@ -27,6 +27,22 @@ def update_golden(request) -> bool:
 
 
 @pytest.fixture
+def golden(update_golden):
+    """``golden(expected_path, actual)``: compare with the stored file, or (re)write it with --update-golden."""
+
+    def check(expected: Path, actual: str) -> None:
+        if update_golden or not expected.exists():
+            expected.write_text(actual, encoding="utf-8")
+            if not update_golden:
+                pytest.fail(f"created {expected.name}; review it and rerun")
+            return
+        assert actual == expected.read_text(encoding="utf-8"), \
+            f"{expected.name} differs; run pytest tests/lang --update-golden and review the diff"
+
+    return check
+
+
+@pytest.fixture
 def run_cli():
     """Run `python -m resp_dsl ...` in a subprocess: (returncode, stdout, stderr)."""
     import subprocess

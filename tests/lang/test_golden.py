@@ -44,13 +44,5 @@ STAGES = {"ast.txt": _stage_ast, "ir.json": _stage_ir, "plan.json": _stage_plan}
 
 @pytest.mark.parametrize("stage", sorted(STAGES))
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.stem)
-def test_golden(path: Path, stage: str, update_golden: bool):
-    actual = STAGES[stage](path)
-    expected_path = path.with_suffix("." + stage)
-    if update_golden or not expected_path.exists():
-        expected_path.write_text(actual, encoding="utf-8")
-        if not update_golden:
-            pytest.fail(f"created {expected_path.name}; review it and rerun")
-        return
-    assert actual == expected_path.read_text(encoding="utf-8"), \
-        f"{expected_path.name} differs; run pytest tests/lang --update-golden and review the diff"
+def test_golden(path: Path, stage: str, golden):
+    golden(path.with_suffix("." + stage), STAGES[stage](path))
