@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from resp_dsl import codes as C
+
 from resp_dsl.diagnostics import Diagnostic
 
 
@@ -9,7 +11,7 @@ def check(recipe, ctx) -> list[Diagnostic]:
     out, first = [], {}
     for arm in recipe.arms:
         if arm.label in first and first[arm.label] != arm.span:
-            out.append(Diagnostic("duplicate-arm", arm.span, f'arm "{arm.name}" is defined twice',
+            out.append(Diagnostic(C.DUPLICATE_ARM, arm.span, f'arm "{arm.name}" is defined twice',
                                   notes=(f"first defined at {first[arm.label]}",)))
         first.setdefault(arm.label, arm.span)
     return out

@@ -7,6 +7,8 @@ can be evaluated (it becomes a checkpoint on the path).
 
 from __future__ import annotations
 
+from resp_dsl import codes as C
+
 from resp_dsl.diagnostics import Diagnostic
 
 
@@ -35,7 +37,7 @@ def check(recipe, ctx) -> list[Diagnostic]:
                 for p in item.points:
                     if 0 <= p < 1 and not reachable(arm, p) and (item.span, p) not in seen:
                         seen.add((item.span, p))
-                        out.append(Diagnostic("eval-point-not-reached", item.spans.get(f"{p:g}", item.span),
+                        out.append(Diagnostic(C.EVAL_POINT_NOT_REACHED, item.spans.get(f"{p:g}", item.span),
                                               f'{kind} at {p:g}: arm "{arm.label}" never reaches that sparsity',
                                               hint=f"its schedule reaches {path}"))
     return out

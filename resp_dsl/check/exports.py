@@ -9,6 +9,8 @@ of padding to the widest; protected blocks still stay dense.)
 
 from __future__ import annotations
 
+from resp_dsl import codes as C
+
 from resp_dsl.diagnostics import Diagnostic
 
 
@@ -38,7 +40,7 @@ def check(recipe, ctx) -> list[Diagnostic]:
             else:
                 continue
             out.append(Diagnostic(
-                "uniform-export-dense", ex.span,
+                C.UNIFORM_EXPORT_DENSE, ex.span,
                 f"this uniform export keeps {size}: protected blocks stay dense and a uniform export pads "
                 "every block to the widest one",
                 hint="export per_layer (loads with trust_remote_code=True or resp_dsl.load_pruned) or masked; "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from resp_dsl import codes as C
+
 from pathlib import Path
 
 from resp_dsl.diagnostics import Diagnostic
@@ -46,7 +48,7 @@ def check(recipe, ctx) -> list[Diagnostic]:
         p = resolve_local(recipe, path)
         ok = p.is_dir() if is_dir else p.is_file()
         if not ok and not (not is_dir and Path(path).is_file()):
-            out.append(Diagnostic("local-path-missing", span, f'{what} "{path}" does not exist',
+            out.append(Diagnostic(C.LOCAL_PATH_MISSING, span, f'{what} "{path}" does not exist',
                                   notes=(f"looked at {p}",)))
 
     for task in recipe.tasks.values():
@@ -67,7 +69,7 @@ def check(recipe, ctx) -> list[Diagnostic]:
             problem = export_path_problem(ex.path)
             if problem and (ex.path, ex.span) not in seen:
                 seen.add((ex.path, ex.span))
-                out.append(Diagnostic("export-path-escapes", ex.span, f'export path "{ex.path}": {problem}',
+                out.append(Diagnostic(C.EXPORT_PATH_ESCAPES, ex.span, f'export path "{ex.path}": {problem}',
                                       hint='write a path inside --out, e.g. to "exports/{arm}-{sparsity}", '
                                            "and pick the destination with `resp-dsl run --out DIR`"))
     return out

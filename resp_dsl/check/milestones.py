@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from resp_dsl import codes as C
+
 from resp_dsl.diagnostics import Diagnostic
 
 
@@ -14,7 +16,7 @@ def check(recipe, ctx) -> list[Diagnostic]:
                 key = ("last", seg.span)
                 if key not in seen:
                     seen.add(key)
-                    out.append(Diagnostic("incompatible-options", seg.span,
+                    out.append(Diagnostic(C.INCOMPATIBLE_OPTIONS, seg.span,
                                           "a one-shot prune to several targets must be the last schedule step",
                                           hint="continue from a single target with a milestones or iterative schedule"))
             targets = seg.targets if seg.kind != "oneshot" else (min(seg.targets),)
@@ -23,10 +25,10 @@ def check(recipe, ctx) -> list[Diagnostic]:
                     key = (seg.span, t, prev)
                     if key not in seen:
                         seen.add(key)
-                        out.append(Diagnostic("not-increasing", seg.spans.get("targets", seg.span),
+                        out.append(Diagnostic(C.NOT_INCREASING, seg.spans.get("targets", seg.span),
                                               f"sparsity {t:g} does not exceed the previous {prev:g}",
                                               hint="milestones must strictly increase along the schedule"))
                 prev = max(prev, t)
             if seg.kind == "oneshot" and len(set(seg.targets)) != len(seg.targets):
-                out.append(Diagnostic("not-increasing", seg.span, "the same target is listed twice"))
+                out.append(Diagnostic(C.NOT_INCREASING, seg.span, "the same target is listed twice"))
     return out

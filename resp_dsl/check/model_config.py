@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from resp_dsl import codes as C
+
 from resp_dsl.diagnostics import Diagnostic
 from resp_dsl.registry import SUPPORTED_TYPES, ConfigError
 
@@ -15,18 +17,18 @@ def check(recipe, ctx) -> list[Diagnostic]:
         seen.add((m.source, m.span))
         cfg = ctx.config(m.source)
         if isinstance(cfg, ConfigError):
-            out.append(Diagnostic("model-config-unreadable", m.span, f'the config of "{m.source}" is unusable: {cfg}'))
+            out.append(Diagnostic(C.MODEL_CONFIG_UNREADABLE, m.span, f'the config of "{m.source}" is unusable: {cfg}'))
             continue
         if cfg is None:
             if m.kind != "local":
-                out.append(Diagnostic("model-config-unknown", m.span,
+                out.append(Diagnostic(C.MODEL_CONFIG_UNKNOWN, m.span,
                                       f'no offline config for "{m.source}": model-aware checks and costs skipped',
                                       hint="pass --model-config path/to/config.json"))
             continue
         if cfg.model_type not in SUPPORTED_TYPES:
-            out.append(Diagnostic("unsupported-architecture", m.span,
+            out.append(Diagnostic(C.UNSUPPORTED_ARCHITECTURE, m.span,
                                   f'model type "{cfg.model_type}" has no adapter',
                                   hint="supported: " + ", ".join(SUPPORTED_TYPES)))
         for problem in cfg.problems():
-            out.append(Diagnostic("inconsistent-config", m.span, f'config of "{m.source}": {problem}'))
+            out.append(Diagnostic(C.INCONSISTENT_CONFIG, m.span, f'config of "{m.source}": {problem}'))
     return out

@@ -9,6 +9,8 @@ protection that covers every block is caught.
 
 from __future__ import annotations
 
+from resp_dsl import codes as C
+
 from resp_dsl.diagnostics import Diagnostic
 
 MAX_LOCAL_SPARSITY = 0.99  # leave every unprotected block at least a sliver
@@ -34,14 +36,14 @@ def check(recipe, ctx) -> list[Diagnostic]:
         if cfg is None:
             if p.first_fraction >= 1.0 and (seg.span, "all") not in seen:
                 seen.add((seg.span, "all"))
-                out.append(Diagnostic("unreachable-target", seg.span,
+                out.append(Diagnostic(C.UNREACHABLE_TARGET, seg.span,
                                       f"target {top:g} is unreachable: every block is protected"))
             continue
         L = cfg.num_hidden_layers
         for b in p.blocks:
             if not -L <= b < L and (p.span, b) not in seen:
                 seen.add((p.span, b))
-                out.append(Diagnostic("protect-out-of-range", p.spans.get(str(b)) or p.span or arm.span,
+                out.append(Diagnostic(C.PROTECT_OUT_OF_RANGE, p.spans.get(str(b)) or p.span or arm.span,
                                       f"block {b} does not exist: the model has {L} blocks (0..{L - 1})"))
         prot = p.resolve(L)
         need = needed_fraction(top, L, len(prot))
@@ -52,7 +54,7 @@ def check(recipe, ctx) -> list[Diagnostic]:
                    f"target {top:g} is unreachable: with blocks {where} protected the other "
                    f"{L - len(prot)} blocks would lose {need:.1%} of their prunable parameters (at most "
                    f"{MAX_LOCAL_SPARSITY:.0%})")
-            out.append(Diagnostic("unreachable-target", seg.spans.get("targets", seg.span), msg,
+            out.append(Diagnostic(C.UNREACHABLE_TARGET, seg.spans.get("targets", seg.span), msg,
                                   hint="lower the target or protect fewer blocks"))
     return out
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from resp_dsl import codes as C
+
 from resp_dsl.diagnostics import Diagnostic
 from resp_dsl.ir.build import percent_hint
 
 
 def _bad(span, what, value, rule, out, hint=None):
-    out.append(Diagnostic("out-of-range", span, f"{what} must be {rule}, got {value:g}" if isinstance(value, float)
+    out.append(Diagnostic(C.OUT_OF_RANGE, span, f"{what} must be {rule}, got {value:g}" if isinstance(value, float)
                           else f"{what} must be {rule}, got {value}", hint=hint))
 
 

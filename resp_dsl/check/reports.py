@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+from resp_dsl import codes as C
+
 from resp_dsl.diagnostics import Diagnostic, suggest
 
 
@@ -28,14 +30,14 @@ def check(recipe, ctx) -> list[Diagnostic]:
             name = getattr(rep, key)
             sides[key] = [a for a in recipe.arms if names_arm(a.label, name)]
             if not sides[key]:
-                out.append(Diagnostic("unknown-arm", rep.spans.get(key, rep.span), f'no arm "{name}" to compare',
+                out.append(Diagnostic(C.UNKNOWN_ARM, rep.spans.get(key, rep.span), f'no arm "{name}" to compare',
                                       hint=suggest(name, {arm_name(x) for x in labels} | set(labels))))
         if rep.at is None or not all(sides.values()):
             continue
         missing = [getattr(rep, key) for key in ("a", "b") if not evaluated_at(sides[key], rep.at)]
         if missing:
             who = " and ".join(f'"{m}"' for m in missing)
-            out.append(Diagnostic("eval-point-not-reached", rep.spans.get("at", rep.span),
+            out.append(Diagnostic(C.EVAL_POINT_NOT_REACHED, rep.spans.get("at", rep.span),
                                   f"compare at {rep.at:g}: arm{'s' if len(missing) > 1 else ''} {who} "
                                   f"{'are' if len(missing) > 1 else 'is'} not evaluated at that sparsity",
                                   hint=f"add {rep.at:g} to the `eval ... at` points of {who}"))

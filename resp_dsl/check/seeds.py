@@ -12,6 +12,8 @@ not repeated; only a `repeat` that reaches no arm at all is an error.
 
 from __future__ import annotations
 
+from resp_dsl import codes as C
+
 from resp_dsl.diagnostics import Diagnostic
 from resp_dsl.ir.models import SEED
 
@@ -28,17 +30,17 @@ def check(recipe, ctx) -> list[Diagnostic]:
             continue
         given = arm.calibration.spans.get("seed")
         if given is not None:
-            out.append(Diagnostic("incompatible-options", given,
+            out.append(Diagnostic(C.INCOMPATIBLE_OPTIONS, given,
                                   f'`calibrate ... seed=` and `repeat seeds` both set the calibration seed of arm "{arm.name}"',
                                   hint="remove seed=... from `calibrate`: `repeat seeds` sets it",
                                   notes=(f"`repeat seeds` at {arm.repeat.span}",)))
         if sum(k == SEED for k, _ in arm.bindings) > 1:
-            out.append(Diagnostic("incompatible-options", arm.repeat.span,
+            out.append(Diagnostic(C.INCOMPATIBLE_OPTIONS, arm.repeat.span,
                                   f'a loop variable named "{SEED}" and `repeat seeds` would both label arm "{arm.name}"',
                                   hint=f'rename the loop variable, or drop the loop and keep `repeat seeds`'))
     for spec, any_reached in reached.values():
         if not any_reached:
-            out.append(Diagnostic("seed-without-effect", spec.span,
+            out.append(Diagnostic(C.SEED_WITHOUT_EFFECT, spec.span,
                                   "`repeat seeds`: no arm in its scope draws calibration data, so every seed gives the same result",
                                   hint="the calibration seed matters to taylor and wanda scores with a `calibrate` statement; "
                                        "magnitude scores read no data"))

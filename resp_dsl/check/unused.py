@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from resp_dsl import codes as C
+
 from resp_dsl.diagnostics import Diagnostic
 
-_CODES = {"param": "unused-param", "task": "unused-task", "variable": "unused-variable"}
+_CODES = {"param": C.UNUSED_PARAM, "task": C.UNUSED_TASK, "variable": C.UNUSED_VARIABLE}
 _WHAT = {"param": "parameter", "task": "task", "variable": "loop variable"}
 
 

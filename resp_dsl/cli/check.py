@@ -6,6 +6,8 @@ Never imports torch.
 
 from __future__ import annotations
 
+from resp_dsl import codes as C
+
 import json
 import sys
 from pathlib import Path
@@ -91,7 +93,7 @@ def compile_for_cli(args, *, graph: bool):
     fn = compile_file if graph else check_file
     results = [fn(f, overrides=overrides, model_config=args.model_config) for f in files]
     for r in results:
-        bad_set = [d for d in r.diagnostics if d.code == "unknown-param"]
+        bad_set = [d for d in r.diagnostics if d.code == C.UNKNOWN_PARAM]
         if bad_set:
             for d in bad_set:
                 print(f"resp-dsl: error: {d.message}" + (f" ({d.hint})" if d.hint else ""), file=sys.stderr)
@@ -126,7 +128,8 @@ def explain(code: str) -> str | None:
     severity, text = CODES[code]
     lines = [f"{code} ({severity}): {text}"]
     modules = [inspect.getmodule(c) for c in checks.CHECKS]
-    reporters = [m for m in modules if m is not None and f'"{code}"' in inspect.getsource(m)]
+    const = "C." + code.upper().replace("-", "_")  # call sites name codes by their constants (codes.py)
+    reporters = [m for m in modules if m is not None and const in inspect.getsource(m)]
     for m in reporters:
         lines += ["", f"reported by the check {m.__name__.rsplit('.', 1)[-1]} ({m.__name__.replace('.', '/')}.py):",
                   inspect.cleandoc(m.__doc__ or "")]

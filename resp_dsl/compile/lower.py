@@ -21,7 +21,6 @@ from resp_dsl.compile.ops import OPS, validate_params
 from resp_dsl.graph import Graph, Node
 from resp_dsl.ir.models import ArmIR, RecipeIR, TaskSpec
 from resp_dsl.registry import SAMPLING_KEYS, ConfigError, generation_defaults
-from resp_dsl.scorers import SCORERS
 from resp_dsl.sparsity import path_intervals
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from resp_dsl import codes as C
+
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,10 +15,10 @@ from resp_dsl.ir.models import RecipeIR
 from resp_dsl.syntax.imports import Loaded, load
 
 
-IMPORT_ERRORS = ("unknown-import", "import-cycle")
+IMPORT_ERRORS = (C.UNKNOWN_IMPORT, C.IMPORT_CYCLE)
 # What a file that could not be `use`d may have defined: not reported after a failed import.
-MAYBE_FROM_IMPORT = ("unknown-task", "unknown-name", "unknown-param", "no-effect", "missing-model",
-                     "missing-score", "missing-calibration", "missing-schedule", "unused-param", "unused-task")
+MAYBE_FROM_IMPORT = (C.UNKNOWN_TASK, C.UNKNOWN_NAME, C.UNKNOWN_PARAM, C.NO_EFFECT, C.MISSING_MODEL,
+                     C.MISSING_SCORE, C.MISSING_CALIBRATION, C.MISSING_SCHEDULE, C.UNUSED_PARAM, C.UNUSED_TASK)
 
 
 @dataclass
@@ -44,7 +46,7 @@ def _run(loaded: Loaded, overrides, model_config, want_graph: bool) -> CompileRe
         where = traceback.extract_tb(exc.__traceback__)[-1]
         res = CompileResult(loaded.file, list(loaded.diagnostics), dict(loaded.sources))
         res.diagnostics.append(Diagnostic(
-            "internal-error", Span.point(loaded.file),
+            C.INTERNAL_ERROR, Span.point(loaded.file),
             f"internal error: {type(exc).__name__}: {exc}".splitlines()[0],
             notes=(f"at {where.filename}:{where.lineno} ({where.name}); please report this with the recipe",)))
         return res
@@ -75,7 +77,7 @@ def _run_stages(loaded: Loaded, overrides, model_config, want_graph: bool) -> Co
         if want_graph and res.ok:
             res.graph = graph
     if not res.diagnostics and not loaded.statements:
-        res.diagnostics.append(Diagnostic("empty-recipe", _first_span(loaded.file), "the file contains no statements"))
+        res.diagnostics.append(Diagnostic(C.EMPTY_RECIPE, _first_span(loaded.file), "the file contains no statements"))
     return _sorted(res)
 
 
@@ -91,7 +93,7 @@ def _dry_run_reports(graph: Graph, ir: RecipeIR) -> list[Diagnostic]:
                 hint = ("compare arms evaluated as different models at a sparsity both reach (`eval ... at`)"
                         if node.params.get("kind") == "compare" else
                         "choose `rows`/`cols`/`by` so that each cell holds one result")
-                out.append(Diagnostic("report-unbuildable", node.span, msg, hint=hint))
+                out.append(Diagnostic(C.REPORT_UNBUILDABLE, node.span, msg, hint=hint))
     return out
 
 

@@ -9,6 +9,8 @@ has a schedule becomes one implicit arm (named ``main``).
 
 from __future__ import annotations
 
+from resp_dsl import codes as C
+
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,11 +66,11 @@ class _Args:
             elif isinstance(arg, A.KeyValue):
                 key = "rho" if arg.key == "ρ" else arg.key
                 if key in self.kv:
-                    b.sink.add("duplicate-option", arg.span, f'option "{arg.key}" is given twice')
+                    b.sink.add(C.DUPLICATE_OPTION, arg.span, f'option "{arg.key}" is given twice')
                 self.kv[key] = dataclasses.replace(arg, value=b.resolve(arg.value))
             else:
                 if arg.keyword in self.clauses:
-                    b.sink.add("duplicate-option", arg.span, f'"{arg.keyword}" is given twice')
+                    b.sink.add(C.DUPLICATE_OPTION, arg.span, f'"{arg.keyword}" is given twice')
                 vals = tuple(b.resolve(v) if not isinstance(v, A.KeyValue) else
                              dataclasses.replace(v, value=b.resolve(v.value)) for v in arg.values)
                 self.clauses[arg.keyword] = dataclasses.replace(arg, values=vals)
@@ -88,12 +90,12 @@ class _Args:
         for key, kv in self.kv.items():
             hint = (suggest(key, options) or "valid options: " + ", ".join(f'"{o}"' for o in sorted(options))) \
                 if options else f"`{head}` takes no options"
-            self.b.sink.add("unknown-option", kv.key_span, f'`{head}` has no option "{kv.key}"', hint)
+            self.b.sink.add(C.UNKNOWN_OPTION, kv.key_span, f'`{head}` has no option "{kv.key}"', hint)
         for kw, cl in self.clauses.items():
-            self.b.sink.add("unknown-option", cl.span, f'`{head}` does not take "{kw} ..."',
+            self.b.sink.add(C.UNKNOWN_OPTION, cl.span, f'`{head}` does not take "{kw} ..."',
                             ("it takes: " + ", ".join(f'"{c}"' for c in clauses)) if clauses else None)
         for v in self.pos:
-            self.b.sink.add("unknown-option", v.span, f"unexpected argument {_show(v)} to `{head}`")
+            self.b.sink.add(C.UNKNOWN_OPTION, v.span, f"unexpected argument {_show(v)} to `{head}`")
 
 
 def _show(v) -> str:
@@ -162,7 +164,7 @@ class Builder:
             if integer and not isinstance(v.value, int):
                 if float(v.value).is_integer():
                     return int(v.value)
-                self.sink.add("wrong-type", v.span, f"{what} must be a whole number, got {v.text}")
+                self.sink.add(C.WRONG_TYPE, v.span, f"{what} must be a whole number, got {v.text}")
                 return None
             return v.value
         if isinstance(v, A.Percent) and not integer:
@@ -170,15 +172,15 @@ class Builder:
         if isinstance(v, A.Name) and id(v) in self.from_set:
             param = self.from_set[id(v)][0]
             default = self.param_defs[param].value
-            self.sink.add("wrong-type", v.span, f'--set {param}={v.value}: {what} needs a number, got "{v.value}"',
+            self.sink.add(C.WRONG_TYPE, v.span, f'--set {param}={v.value}: {what} needs a number, got "{v.value}"',
                           hint=f"e.g. --set {param}={getattr(default, 'text', 1)} (the recipe's default)")
             return None
         if isinstance(v, A.Name):
-            self.sink.add("unknown-name", v.span,
+            self.sink.add(C.UNKNOWN_NAME, v.span,
                           f'"{v.value}" is not a parameter or loop variable ({what} needs a number)',
                           hint=_unknown_name_hint(v, self))
             return None
-        self.sink.add("wrong-type", v.span, f"{what} must be a {'whole ' if integer else ''}number, got {_show(v)}")
+        self.sink.add(C.WRONG_TYPE, v.span, f"{what} must be a {'whole ' if integer else ''}number, got {_show(v)}")
         return None
 
     def word(self, v: A.Value | None, choices: tuple[str, ...], what: str) -> str | None:
@@ -187,9 +189,9 @@ class Builder:
         if isinstance(v, A.Name) and v.value in choices:
             return v.value
         if isinstance(v, (A.Name, A.String)):
-            self.sink.add("unknown-value", v.span, f'unknown {what} "{v.value}"', suggest(v.value, choices))
+            self.sink.add(C.UNKNOWN_VALUE, v.span, f'unknown {what} "{v.value}"', suggest(v.value, choices))
         else:
-            self.sink.add("wrong-type", v.span, f"{what} must be one of {', '.join(choices)}, got {_show(v)}")
+            self.sink.add(C.WRONG_TYPE, v.span, f"{what} must be one of {', '.join(choices)}, got {_show(v)}")
         return None
 
     def text(self, v: A.Value | None, what: str) -> str | None:
@@ -199,7 +201,7 @@ class Builder:
             return v.value
         if isinstance(v, A.Number):
             return v.text
-        self.sink.add("wrong-type", v.span, f"{what} must be a name or a string, got {_show(v)}")
+        self.sink.add(C.WRONG_TYPE, v.span, f"{what} must be a name or a string, got {_show(v)}")
         return None
 
     def boolean(self, v: A.Value | None, what: str) -> bool | None:
@@ -209,7 +211,7 @@ class Builder:
             return v.value in ("true", "yes", "on")
         if isinstance(v, A.Number) and v.value in (0, 1):
             return bool(v.value)
-        self.sink.add("wrong-type", v.span, f"{what} must be true or false, got {_show(v)}")
+        self.sink.add(C.WRONG_TYPE, v.span, f"{what} must be true or false, got {_show(v)}")
         return None
 
     def values(self, v: A.Value, what: str) -> list[A.Value]:
@@ -221,11 +223,11 @@ class Builder:
             if isinstance(item, A.Range):
                 out.extend(self.expand_range(item, what))
             elif isinstance(item, A.ListValue):
-                self.sink.add("wrong-type", item.span, f"{what}: lists cannot be nested here")
+                self.sink.add(C.WRONG_TYPE, item.span, f"{what}: lists cannot be nested here")
             else:
                 out.append(item)
         if not v.items:
-            self.sink.add("empty-list", v.span, f"{what}: the list is empty")
+            self.sink.add(C.EMPTY_LIST, v.span, f"{what}: the list is empty")
         return out
 
     def expand_range(self, r: A.Range, what: str) -> list[A.Value]:
@@ -240,15 +242,15 @@ class Builder:
         else:
             step = 1 if isinstance(start, int) and isinstance(stop, int) else start
         if step <= 0:
-            self.sink.add("invalid-range", r.span, f"range step must be positive, got {step}",
+            self.sink.add(C.INVALID_RANGE, r.span, f"range step must be positive, got {step}",
                           hint="[a..b] steps by a; write [a..b step s] to choose the step")
             return []
         if start > stop:
-            self.sink.add("invalid-range", r.span, f"range start {start} is greater than its end {stop}")
+            self.sink.add(C.INVALID_RANGE, r.span, f"range start {start} is greater than its end {stop}")
             return []
         count = int((stop - start) / step + 1e-9) + 1
         if count > MAX_VALUES:
-            self.sink.add("invalid-range", r.span, f"range has {count:,} values; at most {MAX_VALUES:,}")
+            self.sink.add(C.INVALID_RANGE, r.span, f"range has {count:,} values; at most {MAX_VALUES:,}")
             return []
         is_int = all(isinstance(x, int) for x in (start, stop, step))
         out = []
@@ -272,7 +274,7 @@ class Builder:
     def tiny_percent(self, item: A.Value) -> None:
         """`prune to 0.25%` is 0.0025: almost certainly meant as 25%."""
         if isinstance(item, A.Percent) and 0 < item.value < 0.01:
-            self.sink.add("tiny-percentage", item.span, f"{item.text} is a sparsity of {item.value:g}",
+            self.sink.add(C.TINY_PERCENTAGE, item.span, f"{item.text} is a sparsity of {item.value:g}",
                           hint=f"did you mean {float(item.text[:-1]) * 100:g}% ({float(item.text[:-1]):g})?")
 
     def points(self, v: A.Value | None) -> list | None:
@@ -288,7 +290,7 @@ class Builder:
             else:
                 n = self.number(item, "evaluation point")
                 if n is not None and not 0 <= n < 1:
-                    self.sink.add("out-of-range", item.span, f"an evaluation point must be in [0, 1), got {_show(item)}",
+                    self.sink.add(C.OUT_OF_RANGE, item.span, f"an evaluation point must be in [0, 1), got {_show(item)}",
                                   hint=percent_hint(n))
                 elif n is not None:
                     self.tiny_percent(item)
@@ -312,7 +314,7 @@ class Builder:
         arms = self.collect_arms(root)
         if not arms and not any(d.severity == "error" for d in self.sink.items):  # else an error explains it
             for span, what in self.effects:
-                self.sink.add("no-effect", span, f"`{what}` has no effect: the recipe has no arm to apply it to",
+                self.sink.add(C.NO_EFFECT, span, f"`{what}` has no effect: the recipe has no arm to apply it to",
                               hint="add a schedule (e.g. prune to 0.2) or an `arm` block")
         defs = [M.Definition(kind="param", name=n, used=n in self.param_used, span=p.span)
                 for n, p in self.param_defs.items()]
@@ -329,11 +331,11 @@ class Builder:
 
     def define_param(self, st: A.Param) -> None:
         if st.name in self.param_defs:
-            self.sink.add("duplicate-param", st.name_span, f'parameter "{st.name}" is already defined',
+            self.sink.add(C.DUPLICATE_PARAM, st.name_span, f'parameter "{st.name}" is already defined',
                           notes=(f"first defined at {self.param_defs[st.name].span}",))
             return
         if st.name in KEYWORDS:
-            self.sink.add("wrong-type", st.name_span, f'"{st.name}" is a statement keyword and cannot name a parameter')
+            self.sink.add(C.WRONG_TYPE, st.name_span, f'"{st.name}" is a statement keyword and cannot name a parameter')
         self.param_defs[st.name] = st
         self.params[st.name] = st.value
 
@@ -343,16 +345,16 @@ class Builder:
         for name, text in self.overrides.items():
             span = Span.point("<--set>")
             if name not in self.param_defs:
-                self.sink.add("unknown-param", span, f'--set {name}: the recipe defines no parameter "{name}"',
+                self.sink.add(C.UNKNOWN_PARAM, span, f'--set {name}: the recipe defines no parameter "{name}"',
                               suggest(name, self.param_defs) or None)
                 continue
             tree, diags = parse_text(f"param {name} = {text}\n", f"<--set {name}>")
             if tree is None or len(tree.statements) != 1 or not isinstance(tree.statements[0], A.Param):
-                bad = [d for d in diags if d.code == "non-finite-number"]
+                bad = [d for d in diags if d.code == C.NON_FINITE_NUMBER]
                 if bad:
-                    self.sink.add("non-finite-number", span, f"--set {name}={text[:40]}: {bad[0].message}")
+                    self.sink.add(C.NON_FINITE_NUMBER, span, f"--set {name}={text[:40]}: {bad[0].message}")
                 else:
-                    self.sink.add("wrong-type", span, f"--set {name}={text}: not a single value")
+                    self.sink.add(C.WRONG_TYPE, span, f"--set {name}={text}: not a single value")
                 continue
             self.params[name] = _respan(tree.statements[0].value, self.param_defs[name].value.span)
 
@@ -361,9 +363,9 @@ class Builder:
         for st in stmts:
             if isinstance(st, A.Param):
                 if not top:
-                    self.sink.add("misplaced-statement", st.span, "`param` is allowed only at the top level")
+                    self.sink.add(C.MISPLACED_STATEMENT, st.span, "`param` is allowed only at the top level")
             elif isinstance(st, A.Use):
-                self.sink.add("misplaced-statement", st.span, "`use` is allowed only at the top level")
+                self.sink.add(C.MISPLACED_STATEMENT, st.span, "`use` is allowed only at the top level")
             elif isinstance(st, A.Protect):
                 self.set(scope, "protect", self.protect(st), st.span)
             elif isinstance(st, A.Arm):
@@ -378,7 +380,7 @@ class Builder:
             return
         prev = scope.settings.get(kind)
         if prev is not None and prev[1].file == span.file:
-            self.sink.add("duplicate-setting", span, f"`{kind}` is already set in this block",
+            self.sink.add(C.DUPLICATE_SETTING, span, f"`{kind}` is already set in this block",
                           hint="put alternatives in separate `arm` blocks",
                           notes=(f"first set at {prev[1]}",))
             return
@@ -386,7 +388,7 @@ class Builder:
 
     def arm(self, st: A.Arm, scope: Scope) -> None:
         if scope.kind == "arm" or any(s.kind == "arm" for s in _ancestors(scope)):
-            self.sink.add("misplaced-statement", st.span, "an `arm` cannot be nested inside another arm")
+            self.sink.add(C.MISPLACED_STATEMENT, st.span, "an `arm` cannot be nested inside another arm")
             return
         child = Scope("arm", st.span, name=st.name, bindings=scope.bindings, parent=scope)
         scope.children.append(child)
@@ -394,12 +396,12 @@ class Builder:
 
     def for_loop(self, st: A.For, scope: Scope) -> None:
         if scope.kind == "arm" or any(s.kind == "arm" for s in _ancestors(scope)):
-            self.sink.add("misplaced-statement", st.span, "a `for` loop cannot be inside an arm",
+            self.sink.add(C.MISPLACED_STATEMENT, st.span, "a `for` loop cannot be inside an arm",
                           hint="put the arms inside the loop instead")
             return
         iterable = self.resolve(st.iterable)
         if not isinstance(iterable, A.ListValue):
-            self.sink.add("wrong-type", iterable.span, f"`for {st.var} in` needs a list, got {_show(iterable)}")
+            self.sink.add(C.WRONG_TYPE, iterable.span, f"`for {st.var} in` needs a list, got {_show(iterable)}")
             return
         items = self.values(iterable, f"values of {st.var}")
         key = (st.var, st.var_span)
@@ -418,7 +420,7 @@ class Builder:
         head = cmd.head
         handler = getattr(self, f"stmt_{head}", None) if head in STATEMENTS else None
         if handler is None:
-            self.sink.add("unknown-statement", cmd.head_span, f'unknown statement "{head}"', suggest(head, KEYWORDS))
+            self.sink.add(C.UNKNOWN_STATEMENT, cmd.head_span, f'unknown statement "{head}"', suggest(head, KEYWORDS))
             return
         handler(cmd, _Args(self, cmd), scope, top)
 
@@ -426,14 +428,14 @@ class Builder:
         """The statement's first word (its kind). When it is wrong the rest is not judged."""
         v = a.take()
         if v is None:
-            self.sink.add("missing-argument", cmd.head_span, missing)
+            self.sink.add(C.MISSING_ARGUMENT, cmd.head_span, missing)
             return None
         return self.word(v, choices, what)
 
     def stmt_model(self, cmd, a: _Args, scope, top) -> None:
         src_v = a.take()
         if src_v is None:
-            self.sink.add("missing-argument", cmd.span, "`model` needs a hub id, a local directory or zoo:<name>",
+            self.sink.add(C.MISSING_ARGUMENT, cmd.span, "`model` needs a hub id, a local directory or zoo:<name>",
                           hint='e.g. model "Qwen/Qwen3-8B" dtype bf16')
             a.finish()
             return
@@ -444,11 +446,11 @@ class Builder:
             if isinstance(key, A.Name) and key.value in ("dtype", "device", "backend", "revision"):
                 val = a.take()
                 if val is None:
-                    self.sink.add("missing-argument", key.span, f"`{key.value}` needs a value")
+                    self.sink.add(C.MISSING_ARGUMENT, key.span, f"`{key.value}` needs a value")
                 else:
                     opts[key.value] = val
             else:
-                self.sink.add("unknown-option", key.span, f"unexpected argument {_show(key)} to `model`",
+                self.sink.add(C.UNKNOWN_OPTION, key.span, f"unexpected argument {_show(key)} to `model`",
                               suggest(key.value, ("dtype", "device", "backend", "revision")) if isinstance(key, A.Name) else None)
         for k in ("dtype", "device", "backend", "revision"):
             v = a.opt(k)
@@ -463,7 +465,7 @@ class Builder:
             from resp_dsl.zoo import MODELS
 
             if source[4:] not in MODELS:  # the zoo: namespace is local: an unknown name is an error now
-                self.sink.add("unknown-value", src_v.span, f'unknown bundled model "{source}"',
+                self.sink.add(C.UNKNOWN_VALUE, src_v.span, f'unknown bundled model "{source}"',
                               suggest(source, tuple(f"zoo:{m}" for m in MODELS)) or "bundled models: " + ", ".join(f"zoo:{m}" for m in MODELS))
                 return
         fields: dict[str, Any] = {"source": source, "kind": kind, "span": cmd.span}
@@ -474,7 +476,7 @@ class Builder:
         if "device" in opts:
             dev = self.text(opts["device"], "device")
             if dev is not None and not (dev in ("auto", "cpu", "cuda", "mps") or dev.startswith("cuda:")):
-                self.sink.add("unknown-value", opts["device"].span, f'unknown device "{dev}"',
+                self.sink.add(C.UNKNOWN_VALUE, opts["device"].span, f'unknown device "{dev}"',
                               suggest(dev, ("auto", "cpu", "cuda", "mps")))
                 dev = None
             fields["device"] = dev
@@ -487,7 +489,7 @@ class Builder:
     def stmt_task(self, cmd, a: _Args, scope, top) -> None:
         name_v = a.take()
         if not isinstance(name_v, A.Name):
-            self.sink.add("missing-argument", cmd.span, "`task` needs a name", hint='e.g. task mine from "data/mine.jsonl"')
+            self.sink.add(C.MISSING_ARGUMENT, cmd.span, "`task` needs a name", hint='e.g. task mine from "data/mine.jsonl"')
             a.finish(TASK_OPTIONS + ("answer",), ("from",))
             return
         name = name_v.value
@@ -500,7 +502,7 @@ class Builder:
             if path is not None:
                 fields.update(source="local", path=path)
         elif name not in BUILTIN_TASKS and name not in self.tasks:
-            self.sink.add("missing-argument", cmd.span, f'task "{name}" is not built in and needs `from "file.jsonl"`',
+            self.sink.add(C.MISSING_ARGUMENT, cmd.span, f'task "{name}" is not built in and needs `from "file.jsonl"`',
                           hint=suggest(name, BUILTIN_TASKS))
             a.finish(TASK_OPTIONS + ("answer",), ("from",))
             return
@@ -513,7 +515,7 @@ class Builder:
         if any(v is None for v in given.values()) or (src is not None and fields.get("path") is None):
             return
         if name in self.task_defs and self.task_defs[name].file == cmd.span.file:
-            self.sink.add("duplicate-setting", name_v.span, f'task "{name}" is already defined',
+            self.sink.add(C.DUPLICATE_SETTING, name_v.span, f'task "{name}" is already defined',
                           notes=(f"first defined at {self.task_defs[name]}",))
             return
         self.task_defs[name] = name_v.span
@@ -549,14 +551,14 @@ class Builder:
             name = Path(v.value).stem
             return M.TaskSpec(name=name, source="local", path=v.value, span=v.span)
         if not isinstance(v, A.Name):
-            self.sink.add("wrong-type", v.span, f"{what} must be a task name, got {_show(v)}")
+            self.sink.add(C.WRONG_TYPE, v.span, f"{what} must be a task name, got {_show(v)}")
             return None
         self.task_used.add(v.value)
         if v.value in self.tasks:
             return self.tasks[v.value]
         if v.value in BUILTIN_TASKS:
             return M.TaskSpec(name=v.value, span=v.span, **BUILTIN_TASKS[v.value])
-        self.sink.add("unknown-task", v.span, f'unknown task "{v.value}"',
+        self.sink.add(C.UNKNOWN_TASK, v.span, f'unknown task "{v.value}"',
                       suggest(v.value, list(BUILTIN_TASKS) + list(self.tasks)) or
                       'define it with task NAME from "file.jsonl"')
         return None
@@ -598,7 +600,7 @@ class Builder:
                     return
         else:
             if frm is None:
-                self.sink.add("missing-argument", cmd.span, f"`calibrate {src}` needs `from TASK`",
+                self.sink.add(C.MISSING_ARGUMENT, cmd.span, f"`calibrate {src}` needs `from TASK`",
                               hint=f"e.g. calibrate {src} from gsm8k n=128")
                 return
             task = self.lookup_task(frm.values[0], "calibration task")
@@ -621,7 +623,7 @@ class Builder:
             v = a.take()
             if isinstance(v, A.Name) and v.value in TOKEN_SCOPES:
                 if loss is not None:
-                    self.sink.add("duplicate-option", v.span, "the loss is given twice")
+                    self.sink.add(C.DUPLICATE_OPTION, v.span, "the loss is given twice")
                 loss = (v.value, v.span)
             elif isinstance(v, A.Name) and v.value in all_variants:
                 variant = (v.value, v.span)
@@ -637,7 +639,7 @@ class Builder:
                     if w and w not in got:
                         got.append(w)
             if "heads" in got and "kv_groups" in got:
-                self.sink.add("incompatible-options", on.span, "score either heads or kv_groups, not both",
+                self.sink.add(C.INCOMPATIBLE_OPTIONS, on.span, "score either heads or kv_groups, not both",
                               hint="a KV group already contains its query heads")
             structures = tuple(got) if got else structures
         norm_v = a.opt("normalize")
@@ -651,7 +653,7 @@ class Builder:
         bad = [opt for opt, ok in ((loss, scorer.token_scope), (variant, variant and variant[0] in scorer.variants))
                if opt is not None and not ok]
         for opt in bad:
-            self.sink.add("incompatible-options", opt[1], f'"{opt[0]}" does not apply to {method} scores',
+            self.sink.add(C.INCOMPATIBLE_OPTIONS, opt[1], f'"{opt[0]}" does not apply to {method} scores',
                           hint=_score_options_hint())
         loss_v = (loss[0] if loss else "full") if scorer.token_scope else None
         variant_v = (variant[0] if variant and variant[0] in scorer.variants else scorer.variants[0]) \
@@ -686,13 +688,13 @@ class Builder:
             if regen is not None:
                 kv = regen.values[0]
                 if kv.key not in ("ρ", "rho"):
-                    self.sink.add("unknown-option", kv.key_span, f'`regen` takes ρ=..., not "{kv.key}"', 'write regen ρ=1.0')
+                    self.sink.add(C.UNKNOWN_OPTION, kv.key_span, f'`regen` takes ρ=..., not "{kv.key}"', 'write regen ρ=1.0')
                 else:
                     rho = self.number(kv.value, "ρ")
                     spans["rho"] = kv.value.span
             a.finish(("steps", "mode"), ("regen",))
             if ms is None:
-                self.sink.add("missing-argument", cmd.span, "`schedule milestones` needs a list of sparsities",
+                self.sink.add(C.MISSING_ARGUMENT, cmd.span, "`schedule milestones` needs a list of sparsities",
                               hint="e.g. schedule milestones [0.1..0.4] steps=112 regen ρ=1.0")
             elif ms and rho is not None and mode and (steps_v is None or steps is not None):
                 seg = M.Segment(kind="milestones", targets=tuple(ms), rho=float(rho), steps=steps, mode=mode,
@@ -710,18 +712,18 @@ class Builder:
             if every is not None:
                 spans["every"] = every.values[0].span
             if to is None:
-                self.sink.add("missing-argument", cmd.span, "`schedule iterative` needs `to TARGET`",
+                self.sink.add(C.MISSING_ARGUMENT, cmd.span, "`schedule iterative` needs `to TARGET`",
                               hint="e.g. schedule iterative steps=112 to 0.4")
                 return
             if steps_v is not None and every is not None:
-                self.sink.add("incompatible-options", every.span, "give either steps=N or every X, not both")
+                self.sink.add(C.INCOMPATIBLE_OPTIONS, every.span, "give either steps=N or every X, not both")
                 return
             steps = self.number(steps_v, "steps", integer=True) if steps_v is not None else None
             ev = self.number(every.values[0], "every") if every is not None else None
             if steps_v is None and every is None:
                 ev = 0.01
             if targets and len(targets) != 1:
-                self.sink.add("wrong-type", to.span, "an iterative schedule has one target; evaluate in between with `eval ... at`")
+                self.sink.add(C.WRONG_TYPE, to.span, "an iterative schedule has one target; evaluate in between with `eval ... at`")
                 return
             if targets and mode and (steps is not None or ev is not None):
                 seg = M.Segment(kind="iterative", targets=tuple(targets), steps=steps, every=ev, mode=mode, span=cmd.span,
@@ -730,7 +732,7 @@ class Builder:
             to = a.clause("to")
             a.finish(("mode",), ("to",))
             if to is None:
-                self.sink.add("missing-argument", cmd.span, "`schedule oneshot` needs `to TARGET`")
+                self.sink.add(C.MISSING_ARGUMENT, cmd.span, "`schedule oneshot` needs `to TARGET`")
                 return
             targets = self.sparsities(to.values[0], "target")
             if targets and mode:
@@ -747,7 +749,7 @@ class Builder:
         steps_v = a.opt("steps")
         a.finish(("mode", "steps"), ("to",))
         if to is None:
-            self.sink.add("missing-argument", cmd.span, "`prune` needs `to TARGET`", hint="e.g. prune to [0.2, 0.3, 0.4]")
+            self.sink.add(C.MISSING_ARGUMENT, cmd.span, "`prune` needs `to TARGET`", hint="e.g. prune to [0.2, 0.3, 0.4]")
             return
         targets = self.sparsities(to.values[0], "target")
         steps = self.number(steps_v, "steps", integer=True) if steps_v is not None else 1
@@ -755,7 +757,7 @@ class Builder:
             return
         if steps > 1:
             if len(targets) != 1:
-                self.sink.add("wrong-type", to.span, "an iterative prune (steps > 1) has one target")
+                self.sink.add(C.WRONG_TYPE, to.span, "an iterative prune (steps > 1) has one target")
                 return
             seg = M.Segment(kind="iterative", targets=tuple(targets), steps=steps, mode=mode, span=cmd.span,
                             spans={"targets": to.values[0].span})
@@ -768,7 +770,7 @@ class Builder:
         v = a.take()
         a.finish()
         if v is None:
-            self.sink.add("missing-argument", cmd.span, "`basis` needs params or structures")
+            self.sink.add(C.MISSING_ARGUMENT, cmd.span, "`basis` needs params or structures")
             return
         self.set(scope, "basis", self.word(v, ("params", "structures"), "sparsity basis"), cmd.span)
 
@@ -779,11 +781,11 @@ class Builder:
         if kind is None:
             return
         if v is None:
-            self.sink.add("missing-argument", cmd.span, "`repeat seeds` needs a list of calibration seeds",
+            self.sink.add(C.MISSING_ARGUMENT, cmd.span, "`repeat seeds` needs a list of calibration seeds",
                           hint="e.g. repeat seeds [0, 1, 2]")
             return
         if not isinstance(v, A.ListValue):
-            self.sink.add("wrong-type", v.span, f"`repeat seeds` takes a list of seeds, got {_show(v)}",
+            self.sink.add(C.WRONG_TYPE, v.span, f"`repeat seeds` takes a list of seeds, got {_show(v)}",
                           hint=f"e.g. repeat seeds [{_label(v)}]" if isinstance(v, A.Number) else
                           "e.g. repeat seeds [0, 1, 2]")
             return
@@ -794,10 +796,10 @@ class Builder:
             if n is None:
                 ok = False
             elif n < 0:
-                self.sink.add("out-of-range", item.span, f"a seed must be >= 0, got {_show(item)}")
+                self.sink.add(C.OUT_OF_RANGE, item.span, f"a seed must be >= 0, got {_show(item)}")
                 ok = False
             elif n in seeds:
-                self.sink.add("duplicate-seed", item.span, f"seed {n} is listed twice",
+                self.sink.add(C.DUPLICATE_SEED, item.span, f"seed {n} is listed twice",
                               hint="each seed is one calibration draw; a repeated one would count twice in the mean",
                               notes=(f"first listed at {seeds[n].span}",))
                 ok = False
@@ -813,7 +815,7 @@ class Builder:
         opts = self.task_options(a)
         a.finish(TASK_OPTIONS, ("at",))
         if tv is None:
-            self.sink.add("missing-argument", cmd.span, "`eval` needs a task", hint="e.g. eval gsm8k at [0.2, 0.3, 0.4]")
+            self.sink.add(C.MISSING_ARGUMENT, cmd.span, "`eval` needs a task", hint="e.g. eval gsm8k at [0.2, 0.3, 0.4]")
             return
         task = self.lookup_task(tv, "evaluation task")
         points = self.points(at.values[0]) if at else None
@@ -830,14 +832,14 @@ class Builder:
         round_v = a.opt("round")
         a.finish(("round",), ("to", "at"))
         if fmt_v is None:
-            self.sink.add("missing-argument", cmd.span, "`export` needs a format: per_layer, uniform or masked")
+            self.sink.add(C.MISSING_ARGUMENT, cmd.span, "`export` needs a format: per_layer, uniform or masked")
             return
         fmt = self.word(fmt_v, ("per_layer", "uniform", "masked"), "export format")
         rounding = self.word(round_v, M.EXPORT_ROUNDING, "export rounding") if round_v is not None else "none"
         if rounding is None:
             return
         if rounding != "none" and fmt != "uniform":
-            self.sink.add("incompatible-options", round_v.span, f"`round` applies to uniform exports, not {fmt}",
+            self.sink.add(C.INCOMPATIBLE_OPTIONS, round_v.span, f"`round` applies to uniform exports, not {fmt}",
                           hint="per_layer exports keep every block's own sizes; nothing to round")
             return
         path = self.text(to.values[0], "export path") if to else "exports/{recipe}/{arm}-{sparsity}"
@@ -849,7 +851,7 @@ class Builder:
 
     def stmt_report(self, cmd, a: _Args, scope, top) -> None:
         if scope.kind != "root":
-            self.sink.add("misplaced-statement", cmd.span, "`report` is allowed only at the top level")
+            self.sink.add(C.MISPLACED_STATEMENT, cmd.span, "`report` is allowed only at the top level")
             return
         kind = self.head_word(cmd, a, M.REPORT_KINDS, "report kind",
                               "`report` needs a kind: " + ", ".join(M.REPORT_KINDS))
@@ -895,7 +897,7 @@ class Builder:
         """`compare A vs B [at S]`: two arm names (or quoted labels); checks/reports.py judges them."""
         first, vs, at = a.take(), a.clause("vs"), a.clause("at")
         if first is None or vs is None:
-            self.sink.add("missing-argument", cmd.span, "`report compare` needs two arms: compare A vs B",
+            self.sink.add(C.MISSING_ARGUMENT, cmd.span, "`report compare` needs two arms: compare A vs B",
                           hint="e.g. report compare resp vs gisp at 0.3")
             fields["a"] = None
             return
@@ -903,16 +905,16 @@ class Builder:
             fields[key] = self.text(v, "arm") if isinstance(v, (A.Name, A.String)) else None
             spans[key] = v.span
             if fields[key] is None and not isinstance(v, (A.Name, A.String)):
-                self.sink.add("wrong-type", v.span, f"`report compare` takes arm names, got {_show(v)}")
+                self.sink.add(C.WRONG_TYPE, v.span, f"`report compare` takes arm names, got {_show(v)}")
         if fields["a"] is not None and fields["a"] == fields["b"]:
-            self.sink.add("incompatible-options", vs.values[0].span, f'"{fields["a"]}" is compared with itself',
+            self.sink.add(C.INCOMPATIBLE_OPTIONS, vs.values[0].span, f'"{fields["a"]}" is compared with itself',
                           hint="compare two different arms: report compare A vs B")
             fields["a"] = None
         if at is not None:
             pts = self.sparsities(at.values[0], "comparison point")
             spans["at"] = at.values[0].span
             if pts is not None and len(pts) != 1:
-                self.sink.add("wrong-type", at.values[0].span, "`compare ... at` takes one sparsity",
+                self.sink.add(C.WRONG_TYPE, at.values[0].span, "`compare ... at` takes one sparsity",
                               hint="write one `report compare` per sparsity, or leave `at` out to compare at all")
                 fields["a"] = None
             elif pts:
@@ -921,13 +923,13 @@ class Builder:
     def over(self, v: A.Value, fields: dict[str, Any]) -> str | None:
         """`over seed`: the only dimension a report averages over; it must exist and not also lay out the table."""
         if isinstance(v, A.Name) and v.value == M.SEED and not self.has_repeat:
-            self.sink.add("missing-seeds", v.span, "`over seed`: no arm is repeated over calibration seeds",
+            self.sink.add(C.MISSING_SEEDS, v.span, "`over seed`: no arm is repeated over calibration seeds",
                           hint="add `repeat seeds [0, 1, 2]` above the arms to average over")
             return None
         dim = self.word(v, (M.SEED,), "dimension to average over")
         for key in ("rows", "cols", "by", "x"):
             if dim is not None and fields.get(key) == dim:
-                self.sink.add("incompatible-options", v.span, f"`{key}` lays out {dim} and `over` averages over it",
+                self.sink.add(C.INCOMPATIBLE_OPTIONS, v.span, f"`{key}` lays out {dim} and `over` averages over it",
                               hint=f"drop `over {dim}` to show each seed, or lay out another dimension")
                 return None
         return dim
@@ -945,21 +947,21 @@ class Builder:
             v = self.resolve(item.value) if item.value is not None else None
             if item.kind == "none":
                 if len(st.items) > 1:
-                    self.sink.add("incompatible-options", item.span, "`protect none` cannot be combined with other rules")
+                    self.sink.add(C.INCOMPATIBLE_OPTIONS, item.span, "`protect none` cannot be combined with other rules")
                     ok = False
             elif item.kind == "first":
                 if isinstance(v, A.Percent):
                     first = v.value
                     if not 0 <= v.value <= 1:
-                        self.sink.add("out-of-range", v.span, f"protected fraction must be within 0%..100%, got {v.text}")
+                        self.sink.add(C.OUT_OF_RANGE, v.span, f"protected fraction must be within 0%..100%, got {v.text}")
                         ok = False
                 elif isinstance(v, A.Number) and isinstance(v.value, int):
                     if v.value < 0:
-                        self.sink.add("out-of-range", v.span, f"block count must be >= 0, got {v.text}")
+                        self.sink.add(C.OUT_OF_RANGE, v.span, f"block count must be >= 0, got {v.text}")
                         ok = False
                     blocks.extend(range(min(v.value, 10_000)))
                 else:
-                    self.sink.add("wrong-type", v.span, f"`protect first` takes a percentage or a block count, got {_show(v)}",
+                    self.sink.add(C.WRONG_TYPE, v.span, f"`protect first` takes a percentage or a block count, got {_show(v)}",
                                   hint="e.g. protect first 10% blocks")
                     ok = False
             elif item.kind == "last":
@@ -968,7 +970,7 @@ class Builder:
                     if isinstance(v, A.Number) and isinstance(v.value, int) and v.value >= 1:
                         count = v.value
                     else:
-                        self.sink.add("wrong-type", v.span, f"`protect last` takes a block count >= 1, got {_show(v)}")
+                        self.sink.add(C.WRONG_TYPE, v.span, f"`protect last` takes a block count >= 1, got {_show(v)}")
                         ok = False
                 last = True
                 blocks.extend(-i for i in range(2, min(count, 10_000) + 1))
@@ -978,7 +980,7 @@ class Builder:
                         blocks.append(x.value)
                         block_spans.setdefault(str(x.value), x.span)
                     else:
-                        self.sink.add("wrong-type", x.span, f"block indices are whole numbers, got {_show(x)}")
+                        self.sink.add(C.WRONG_TYPE, x.span, f"block indices are whole numbers, got {_show(x)}")
                         ok = False
         if not ok:
             return None

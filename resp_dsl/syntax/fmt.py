@@ -7,6 +7,8 @@ must parse to the same AST (spans aside) or ``format_text`` refuses to return it
 
 from __future__ import annotations
 
+from resp_dsl import codes as C
+
 from resp_dsl.diagnostics import Diagnostic, Span
 from resp_dsl.syntax import ast as A
 from resp_dsl.syntax.parse import parse_text
@@ -151,6 +153,6 @@ def format_text(text: str, name: str = "<string>") -> tuple[str | None, list[Dia
     again, diags2 = parse_text(out, name)
     if again is None or _strip(again.statements) != _strip(tree.statements) or \
             [c.text for c in again.comments] != [c.text for c in tree.comments]:
-        return None, [Diagnostic("syntax-error", Span.point(name),
+        return None, [Diagnostic(C.SYNTAX_ERROR, Span.point(name),
                                  "internal error: formatting would change the recipe; file left unchanged")]
     return out, []

@@ -7,6 +7,8 @@ Each file is read once; a cycle is an error that names the whole chain.
 
 from __future__ import annotations
 
+from resp_dsl import codes as C
+
 import hashlib
 
 from dataclasses import dataclass, field
@@ -108,7 +110,7 @@ def _splice(tree: A.File, real: Path | None, stack: list[str], seen: dict[str, s
             from resp_dsl.diagnostics import suggest
 
             out.diagnostics.append(Diagnostic(
-                "unknown-import", stmt.path_span, f'cannot find "{stmt.path}" to use',
+                C.UNKNOWN_IMPORT, stmt.path_span, f'cannot find "{stmt.path}" to use',
                 hint=suggest(stmt.path.removeprefix("stdlib/").removesuffix(".prune"), stdlib_names())
                 or "stdlib fragments: " + ", ".join(stdlib_names())))
             continue
@@ -116,11 +118,11 @@ def _splice(tree: A.File, real: Path | None, stack: list[str], seen: dict[str, s
         if key in stack:
             chain = [seen.get(k, k) for k in stack[stack.index(key):]] + [seen.get(key, _display(target))]
             out.diagnostics.append(Diagnostic(
-                "import-cycle", stmt.span, f'"{stmt.path}" is already being imported',
+                C.IMPORT_CYCLE, stmt.span, f'"{stmt.path}" is already being imported',
                 notes=("import chain: " + " -> ".join(chain),)))
             continue
         if key in seen and key != stack[0]:
-            out.diagnostics.append(Diagnostic("duplicate-import", stmt.span,
+            out.diagnostics.append(Diagnostic(C.DUPLICATE_IMPORT, stmt.span,
                                               f'"{stmt.path}" is already used; the second `use` has no effect'))
             continue
         child_display = _display(target)

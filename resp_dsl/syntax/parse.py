@@ -7,6 +7,8 @@ Syntax errors are recovered line by line so that one run reports all of them.
 
 from __future__ import annotations
 
+from resp_dsl import codes as C
+
 import functools
 import os
 import stat
@@ -39,7 +41,7 @@ _TOKEN_NAMES = {
 
 
 class _IndentError(LarkError):
-    def __init__(self, token: Token, message: str, code: str = "bad-indent"):
+    def __init__(self, token: Token, message: str, code: str = C.BAD_INDENT):
         super().__init__(message)
         self.token = token
         self.code = code
@@ -63,7 +65,7 @@ class RecipeIndenter(Indenter):
         indent = indent_str.count(" ") + indent_str.count("\t") * self.tab_len
         if indent > self.indent_level[-1]:
             if len(self.indent_level) > MAX_BLOCK_DEPTH:
-                raise _IndentError(token, f"blocks nest deeper than {MAX_BLOCK_DEPTH} levels", "too-deeply-nested")
+                raise _IndentError(token, f"blocks nest deeper than {MAX_BLOCK_DEPTH} levels", C.TOO_DEEPLY_NESTED)
             self.indent_level.append(indent)
             yield Token.new_borrow_pos(self.INDENT_type, indent_str, token)
         else:
@@ -163,34 +165,34 @@ def read_source(path: str | Path, display: str | None = None) -> tuple[str | Non
         with os.fdopen(fd, "rb") as f:
             mode = os.fstat(f.fileno()).st_mode
             if stat.S_ISDIR(mode):
-                return None, [Diagnostic("unreadable-file", Span.point(name), "this is a directory, not a recipe file")]
+                return None, [Diagnostic(C.UNREADABLE_FILE, Span.point(name), "this is a directory, not a recipe file")]
             if not stat.S_ISREG(mode):
-                return None, [Diagnostic("unreadable-file", Span.point(name),
+                return None, [Diagnostic(C.UNREADABLE_FILE, Span.point(name),
                                          "this is not a regular file (a device, FIFO or socket)",
                                          hint="recipes are read from ordinary .prune files")]
             data = f.read(MAX_BYTES + 1)
     except IsADirectoryError:
-        return None, [Diagnostic("unreadable-file", Span.point(name), "this is a directory, not a recipe file")]
+        return None, [Diagnostic(C.UNREADABLE_FILE, Span.point(name), "this is a directory, not a recipe file")]
     except OSError as exc:
-        return None, [Diagnostic("unreadable-file", Span.point(name), f"cannot read the file: {exc.strerror or exc}")]
+        return None, [Diagnostic(C.UNREADABLE_FILE, Span.point(name), f"cannot read the file: {exc.strerror or exc}")]
     return decode_source(data, name)
 
 
 def decode_source(data: bytes, name: str) -> tuple[str | None, list[Diagnostic]]:
     if len(data) > MAX_BYTES:
-        return None, [Diagnostic("file-too-large", Span.point(name),
+        return None, [Diagnostic(C.FILE_TOO_LARGE, Span.point(name),
                                  f"the file has more than {MAX_BYTES:,} bytes; recipes are limited to that",
                                  hint="is this really a recipe? recipes are short text files")]
     if b"\x00" in data:
         line = data[: data.index(b"\x00")].count(b"\n") + 1
-        return None, [Diagnostic("binary-file", Span.point(name, line), "the file contains NUL bytes; it looks binary")]
+        return None, [Diagnostic(C.BINARY_FILE, Span.point(name, line), "the file contains NUL bytes; it looks binary")]
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         before = data[: exc.start]
         line = before.count(b"\n") + 1
         col = len(before) - (before.rfind(b"\n") + 1) + 1
-        return None, [Diagnostic("invalid-utf8", Span.point(name, line, col),
+        return None, [Diagnostic(C.INVALID_UTF8, Span.point(name, line, col),
                                  f"byte 0x{data[exc.start]:02x} is not valid UTF-8",
                                  hint="save the recipe as UTF-8")]
     if text.startswith("\ufeff"):
@@ -248,7 +250,7 @@ def _bracket_depth_error(text: str, name: str) -> Diagnostic | None:
         elif ch == "[":
             depth += 1
             if depth > MAX_BRACKET_DEPTH:
-                return Diagnostic("too-deeply-nested", Span.point(name, line, col),
+                return Diagnostic(C.TOO_DEEPLY_NESTED, Span.point(name, line, col),
                                   f"lists nest deeper than {MAX_BRACKET_DEPTH} levels")
         elif ch == "]":
             depth = max(0, depth - 1)
@@ -296,7 +298,7 @@ def _syntax_diagnostic(exc: Exception, text: str, name: str) -> tuple[Diagnostic
         line, col = exc.line, exc.column
         ch = text.split("\n")[line - 1][col - 1:col] if line >= 1 else ""
         if ch == '"':
-            return Diagnostic("unterminated-string", Span.point(name, line, col),
+            return Diagnostic(C.UNTERMINATED_STRING, Span.point(name, line, col),
                               "string literal is not closed on this line", hint='add the closing `"`'), line
         shown = repr(ch)[1:-1] if ch else "?"
         hint = _expected(exc) or None
@@ -304,7 +306,7 @@ def _syntax_diagnostic(exc: Exception, text: str, name: str) -> tuple[Diagnostic
         num = re.search(r"(\d+(?:\.\d*)?)\s+$", before)
         if ch == "%" and num:  # `25 %`
             hint = f"write {num.group(1)}% without a space (or {float(num.group(1)) / 100:g} as a fraction)"
-        return Diagnostic("unexpected-character", Span.point(name, line, col),
+        return Diagnostic(C.UNEXPECTED_CHARACTER, Span.point(name, line, col),
                           f'unexpected character "{shown}"', hint=hint), line
     if isinstance(exc, UnexpectedToken):
         tok = exc.token
@@ -312,37 +314,37 @@ def _syntax_diagnostic(exc: Exception, text: str, name: str) -> tuple[Diagnostic
         if tok.type == "$END":
             lines = text.rstrip("\n").split("\n")
             line = max(1, len(lines))
-            return Diagnostic("unexpected-end", Span.point(name, line, len(lines[-1]) + 1 if lines else 1),
+            return Diagnostic(C.UNEXPECTED_END, Span.point(name, line, len(lines[-1]) + 1 if lines else 1),
                               "the file ends in the middle of a statement", hint=_expected(exc) or None), line
         line, col = tok.line or 1, tok.column or 1
         width = max(1, (tok.end_column or col + 1) - col) if tok.end_line == tok.line else 1
         span = Span(name, line, col, line, col + width)
         if tok.type == "_INDENT":
-            return Diagnostic("bad-indent", Span.point(name, tok.end_line or line, tok.end_column or 1),
+            return Diagnostic(C.BAD_INDENT, Span.point(name, tok.end_line or line, tok.end_column or 1),
                               "unexpected indentation",
                               hint="only the body of `arm` and `for` is indented"), (tok.end_line or line)
         if tok.type == "_DEDENT":
-            return Diagnostic("bad-indent", span, "unexpected end of block", hint=_expected(exc) or None), line
+            return Diagnostic(C.BAD_INDENT, span, "unexpected end of block", hint=_expected(exc) or None), line
         if tok.type == "_NL":
             what = "end of line"
             if "RSQB" in expected:
-                return Diagnostic("syntax-error", span, 'missing "]" before the end of the line',
+                return Diagnostic(C.SYNTAX_ERROR, span, 'missing "]" before the end of the line',
                                   hint="lists can span lines only if every line stays inside the brackets"), line
             if "COLON" in expected:
-                return Diagnostic("syntax-error", span, 'missing ":" at the end of the block header'), line
+                return Diagnostic(C.SYNTAX_ERROR, span, 'missing ":" at the end of the block header'), line
             if "EQUAL" in expected:
-                return Diagnostic("syntax-error", span, 'missing "=" and a value'), line
-            return Diagnostic("syntax-error", span, f"unexpected {what}", hint=_expected(exc) or None), line
+                return Diagnostic(C.SYNTAX_ERROR, span, 'missing "=" and a value'), line
+            return Diagnostic(C.SYNTAX_ERROR, span, f"unexpected {what}", hint=_expected(exc) or None), line
         shown = str(tok.value)
         prev = _previous_code_line(text, line, col)
         if "RSQB" in expected and "COMMA" in expected and prev is not None and prev[0] < line:
-            return Diagnostic("syntax-error", Span(name, prev[0], prev[1], prev[0], prev[1] + 1),
+            return Diagnostic(C.SYNTAX_ERROR, Span(name, prev[0], prev[1], prev[0], prev[1] + 1),
                               'missing "]" at the end of the list', hint="close the list before the end of the line"), prev[0]
         if "RSQB" in expected and "COMMA" in expected:
-            return Diagnostic("syntax-error", span, f'unexpected "{shown}" in a list',
+            return Diagnostic(C.SYNTAX_ERROR, span, f'unexpected "{shown}" in a list',
                               hint='separate items with "," and close the list with "]"'), line
-        return Diagnostic("syntax-error", span, f'unexpected "{shown}"', hint=_expected(exc) or None), line
-    return Diagnostic("syntax-error", Span.point(name), f"cannot parse the file: {exc}"), 1
+        return Diagnostic(C.SYNTAX_ERROR, span, f'unexpected "{shown}"', hint=_expected(exc) or None), line
+    return Diagnostic(C.SYNTAX_ERROR, Span.point(name), f"cannot parse the file: {exc}"), 1
 
 
 def parse_text(text: str, name: str = "<string>") -> tuple[A.File | None, list[Diagnostic]]:
@@ -361,14 +363,14 @@ def parse_text(text: str, name: str = "<string>") -> tuple[A.File | None, list[D
         except (UnexpectedInput, _IndentError) as exc:
             diag, line = _syntax_diagnostic(exc, source, name)
             # A blanked line can shift the block structure: its follow-on errors are noise.
-            if not (diag.code == "bad-indent" and blanked and any(b < line for b in blanked)):
+            if not (diag.code == C.BAD_INDENT and blanked and any(b < line for b in blanked)):
                 diags.append(diag)
             if line in blanked or line < 1 or line > len(lines) or len(diags) >= MAX_SYNTAX_ERRORS:
                 break
             blanked.add(line)
             continue
         except LarkError as exc:  # anything else lark may raise: still a diagnostic
-            diags.append(Diagnostic("syntax-error", Span.point(name), f"cannot parse the file: {exc}"))
+            diags.append(Diagnostic(C.SYNTAX_ERROR, Span.point(name), f"cannot parse the file: {exc}"))
             break
         if diags:
             return None, diags
@@ -377,11 +379,11 @@ def parse_text(text: str, name: str = "<string>") -> tuple[A.File | None, list[D
         except VisitError as exc:  # a bug in the transformer: report, never crash the user
             if isinstance(exc.orig_exc, BadNumber):
                 bad = exc.orig_exc
-                return None, [Diagnostic("non-finite-number", bad.span,
+                return None, [Diagnostic(C.NON_FINITE_NUMBER, bad.span,
                                          f"the number {bad.text[:40]} is infinite or too large "
                                          f"(at most {MAX_MAGNITUDE:g} in magnitude)",
                                          hint="write a finite value in the range the setting allows")]
-            return None, [Diagnostic("syntax-error", Span.point(name), f"internal error while reading the file: {exc.orig_exc}")]
+            return None, [Diagnostic(C.SYNTAX_ERROR, Span.point(name), f"internal error while reading the file: {exc.orig_exc}")]
         return A.File(name, tuple(stmts), tuple(scan_comments(source))), []
     return None, diags
 

@@ -96,9 +96,14 @@ def test_every_code_is_documented_and_used():
 
     doc = (ROOT / "docs" / "language.md").read_text()
     assert [c for c in CODES if f"`{c}`" not in doc] == []
+    from resp_dsl import codes
+
     source = "\n".join(p.read_text() for p in (ROOT / "resp_dsl").rglob("*.py") if p.name != "codes.py")
-    used = set(re.findall(r'"([a-z0-9]+(?:-[a-z0-9]+)+)"', source))
-    assert [c for c in CODES if c not in used] == []
+    used = set(re.findall(r"\bC\.([A-Z0-9_]+)\b", source))
+    assert [c for c in CODES if c.upper().replace("-", "_") not in used] == []  # every code is reported somewhere
+    assert all(getattr(codes, name) for name in used)  # and every constant used exists
+    # call sites use the constants, never the strings (a typo in a string would be a silent new code)
+    assert not [c for c in CODES if f'"{c}"' in source], "write C.<NAME> (resp_dsl/codes.py), not the string"
 
 
 def test_check_explain_reads_the_checks_own_docstrings(run_cli):
