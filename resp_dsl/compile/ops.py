@@ -7,11 +7,14 @@ version enters every node key, so old cache entries are then simply not found.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from resp_dsl.ir.models import ExportRound, Loss, Normalize, ReportKind, ScoreMethod, Variant
+from resp_dsl.ir.models import Loss, ScoreMethod, Variant
+from resp_dsl.vocab import (
+    AnswerKind, Backend, Basis, CalibrationSource, Dtype, ExportFormat, ExportRound, Harness, Mode, Normalize, ReportKind,
+    Structure,
+)
 
 
 class Params(BaseModel):
@@ -20,14 +23,14 @@ class Params(BaseModel):
 
 class LoadModelParams(Params):
     model: str
-    dtype: Literal["bf16", "fp16", "fp32", "auto"]
+    dtype: Dtype
     device: str
-    backend: Literal["hf", "vllm"]
+    backend: Backend
     revision: str | None = None
 
 
 class CalibrateParams(Params):
-    source: Literal["generic", "task", "self_generated"]
+    source: CalibrationSource
     dataset: str
     split: str
     shots: int = 0  # worked examples in each calibration prompt
@@ -52,7 +55,7 @@ class ScoreParams(Params):
     method: ScoreMethod
     loss: Loss | None  # token scope of a calibrated scorer (taylor, wanda, ...); None for magnitude
     variant: Variant | None
-    structures: list[Literal["heads", "kv_groups", "channels"]]
+    structures: list[Structure]
     normalize: Normalize
 
 
@@ -65,17 +68,17 @@ class ProtectParams(Params):
 class PruneParams(Params):
     start: float  # the sparsity of the parent checkpoint (the schedule's, not the achieved)
     target: float
-    basis: Literal["params", "structures"]
+    basis: Basis
     protect: ProtectParams
     steps: int  # linear steps from start to target; the first uses the score node, each later one re-scores
     score: ScoreParams | None  # re-scoring inside the node when steps > 1
-    mode: Literal["physical", "masked"]
+    mode: Mode
 
 
 class EvalParams(Params):
     task: str
     task_file: str | None = None
-    answer: Literal["number", "choice"]
+    answer: AnswerKind
     split: str
     shots: int
     max_new_tokens: int
@@ -86,12 +89,12 @@ class EvalParams(Params):
     limit: int | None
     chat: bool
     enable_thinking: bool
-    harness: Literal["direct", "lm_eval"] = "direct"
+    harness: Harness = "direct"
     extractor: str | None = None
 
 
 class ExportParams(Params):
-    format: Literal["per_layer", "uniform", "masked"]
+    format: ExportFormat
     path: str
     round: ExportRound = "none"  # uniform: pad to the widest block, or round counts (needs the scores input)
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from resp_dsl.diagnostics import Diagnostic, Sink, Span, suggest
+from resp_dsl import vocab as V
 from resp_dsl.ir import models as M
 from resp_dsl.scorers import SCORERS, TOKEN_SCOPES
 from resp_dsl.syntax import ast as A
@@ -33,7 +34,6 @@ KEYWORDS = STATEMENTS + ("use", "param", "protect", "arm", "for")
 POINT_WORDS = ("dense", "final", "milestones", "all")
 TASK_OPTIONS = ("shots", "split", "max_new_tokens", "temperature", "top_p", "top_k", "seed", "limit", "chat",
                 "enable_thinking", "harness", "extractor")
-NORMALIZATIONS = ("type", "reference", "block", "none")
 REPEAT_KINDS = (M.SEED + "s",)  # `repeat seeds [...]`
 MAX_VALUES = 10_000
 
@@ -470,9 +470,9 @@ class Builder:
                 return
         fields: dict[str, Any] = {"source": source, "kind": kind, "span": cmd.span}
         if "dtype" in opts:
-            fields["dtype"] = self.word(opts["dtype"], ("bf16", "fp16", "fp32", "auto"), "dtype")
+            fields["dtype"] = self.word(opts["dtype"], V.DTYPES, "dtype")
         if "backend" in opts:
-            fields["backend"] = self.word(opts["backend"], ("hf", "vllm"), "backend")
+            fields["backend"] = self.word(opts["backend"], V.BACKENDS, "backend")
         if "device" in opts:
             dev = self.text(opts["device"], "device")
             if dev is not None and not (dev in ("auto", "cpu", "cuda", "mps") or dev.startswith("cuda:")):
@@ -509,7 +509,7 @@ class Builder:
         given = self.task_options(a)  # a None here is a value that did not parse (already reported)
         ans = a.opt("answer")
         if ans is not None:
-            given["answer"] = self.word(ans, ("number", "choice"), "answer kind")
+            given["answer"] = self.word(ans, V.ANSWER_KINDS, "answer kind")
         fields.update(given)
         a.finish(TASK_OPTIONS + ("answer",), ("from",))
         if any(v is None for v in given.values()) or (src is not None and fields.get("path") is None):
@@ -533,14 +533,14 @@ class Builder:
                 out[key] = self.number(v, key)
         v = a.opt("split")
         if v is not None:
-            out["split"] = self.word(v, ("train", "validation", "test"), "split")
+            out["split"] = self.word(v, V.SPLITS, "split")
         for key in ("chat", "enable_thinking"):
             v = a.opt(key)
             if v is not None:
                 out[key] = self.boolean(v, key)
         v = a.opt("harness")
         if v is not None:
-            out["harness"] = self.word(v, ("direct", "lm_eval"), "evaluation harness")
+            out["harness"] = self.word(v, V.HARNESSES, "evaluation harness")
         v = a.opt("extractor")
         if v is not None:
             out["extractor"] = self.text(v, "answer-extractor model")
@@ -565,7 +565,7 @@ class Builder:
 
     def stmt_calibrate(self, cmd, a: _Args, scope, top) -> None:
         options = ("n", "seed", "max_tokens", "temperature", "top_p", "top_k", "split", "shots")
-        src = self.head_word(cmd, a, ("generic", "task", "self_generated"), "calibration source",
+        src = self.head_word(cmd, a, V.CALIBRATION_SOURCES, "calibration source",
                              "`calibrate` needs a source: generic, task or self_generated")
         if src is None:
             return
@@ -584,7 +584,7 @@ class Builder:
                 spans[key] = v.span
         v = a.opt("split")
         if v is not None:
-            fields["split"] = self.word(v, ("train", "validation", "test"), "split")
+            fields["split"] = self.word(v, V.SPLITS, "split")
         a.finish(options, ("from",))
         if src is None or any(x is None for x in fields.values()):
             return
@@ -635,7 +635,7 @@ class Builder:
             got = []
             for v in on.values:
                 for item in self.values(v, "structures"):
-                    w = self.word(item, ("heads", "kv_groups", "channels"), "structure")
+                    w = self.word(item, V.STRUCTURES, "structure")
                     if w and w not in got:
                         got.append(w)
             if "heads" in got and "kv_groups" in got:
@@ -643,7 +643,7 @@ class Builder:
                               hint="a KV group already contains its query heads")
             structures = tuple(got) if got else structures
         norm_v = a.opt("normalize")
-        normalize = self.word(norm_v, NORMALIZATIONS, "normalisation") if norm_v else "type"
+        normalize = self.word(norm_v, V.NORMALIZATIONS, "normalisation") if norm_v else "type"
         a.finish(("normalize",), ("on",))
         if method is None or normalize is None:
             return
@@ -663,10 +663,10 @@ class Builder:
 
     def _mode(self, a: _Args) -> str | None:
         v = a.opt("mode")
-        return self.word(v, ("physical", "masked"), "prune mode") if v is not None else "physical"
+        return self.word(v, V.MODES, "prune mode") if v is not None else "physical"
 
     def stmt_schedule(self, cmd, a: _Args, scope, top) -> None:
-        kind = self.head_word(cmd, a, ("milestones", "iterative", "oneshot"), "schedule",
+        kind = self.head_word(cmd, a, V.SCHEDULE_KINDS, "schedule",
                               "`schedule` needs a kind: milestones, iterative or oneshot")
         if kind is None:
             return
@@ -772,7 +772,7 @@ class Builder:
         if v is None:
             self.sink.add(C.MISSING_ARGUMENT, cmd.span, "`basis` needs params or structures")
             return
-        self.set(scope, "basis", self.word(v, ("params", "structures"), "sparsity basis"), cmd.span)
+        self.set(scope, "basis", self.word(v, V.BASES, "sparsity basis"), cmd.span)
 
     def stmt_repeat(self, cmd, a: _Args, scope, top) -> None:
         kind = self.head_word(cmd, a, REPEAT_KINDS, "repeat kind", "`repeat` needs what to repeat over: seeds")
@@ -834,8 +834,8 @@ class Builder:
         if fmt_v is None:
             self.sink.add(C.MISSING_ARGUMENT, cmd.span, "`export` needs a format: per_layer, uniform or masked")
             return
-        fmt = self.word(fmt_v, ("per_layer", "uniform", "masked"), "export format")
-        rounding = self.word(round_v, M.EXPORT_ROUNDING, "export rounding") if round_v is not None else "none"
+        fmt = self.word(fmt_v, V.EXPORT_FORMATS, "export format")
+        rounding = self.word(round_v, V.EXPORT_ROUNDING, "export rounding") if round_v is not None else "none"
         if rounding is None:
             return
         if rounding != "none" and fmt != "uniform":
@@ -853,8 +853,8 @@ class Builder:
         if scope.kind != "root":
             self.sink.add(C.MISPLACED_STATEMENT, cmd.span, "`report` is allowed only at the top level")
             return
-        kind = self.head_word(cmd, a, M.REPORT_KINDS, "report kind",
-                              "`report` needs a kind: " + ", ".join(M.REPORT_KINDS))
+        kind = self.head_word(cmd, a, V.REPORT_KINDS, "report kind",
+                              "`report` needs a kind: " + ", ".join(V.REPORT_KINDS))
         if kind is None:
             return
         dims = ("arm", "sparsity", "task", "method") + tuple(self.loop_vars()) + ((M.SEED,) if self.has_repeat else ())

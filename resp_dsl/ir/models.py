@@ -6,31 +6,21 @@ they are excluded from ``canonical()`` which feeds the graph's content keys.
 
 from __future__ import annotations
 
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from resp_dsl.diagnostics import Span
 from resp_dsl.scorers import SCORERS, TOKEN_SCOPES
+from resp_dsl.vocab import (  # noqa: F401  (the IR's words, defined in resp_dsl/vocab.py; re-exported)
+    EXPORT_ROUNDING, REPORT_KINDS, AnswerKind, Backend, Basis, CalibrationSource, Dtype, ExportFormat, ExportRound,
+    Harness, Mode, Normalize, ReportKind, Structure,
+)
 
-Dtype = Literal["bf16", "fp16", "fp32", "auto"]
-Backend = Literal["hf", "vllm"]
-CalibrationSource = Literal["generic", "task", "self_generated"]
 # Score methods, their token scopes and variants: the scorers' own table (resp_dsl/scorers).
 ScoreMethod = Literal[tuple(SCORERS)]  # type: ignore[valid-type]
 Loss = Literal[TOKEN_SCOPES]  # type: ignore[valid-type]
 Variant = Literal[tuple(dict.fromkeys(v for s in SCORERS.values() for v in s.variants))]  # type: ignore[valid-type]
-Structure = Literal["heads", "kv_groups", "channels"]
-# type: per parameter; reference: the RESP authors' constants (head / (4·head_dim·hidden),
-# channel / (3·intermediate)); block: relative to the block's mean (GISP); none: raw.
-Normalize = Literal["type", "reference", "block", "none"]
-Basis = Literal["params", "structures"]
-Mode = Literal["physical", "masked"]
-ExportFormat = Literal["per_layer", "uniform", "masked"]
-ExportRound = Literal["none", "heads", "channels", "both"]
-EXPORT_ROUNDING = ("none", "heads", "channels", "both")
-ReportKind = Literal["table", "plot", "heatmap", "compare"]
-REPORT_KINDS: tuple[str, ...] = get_args(ReportKind)
 # The dimension that `repeat seeds` adds to arm labels (`resp[seed=1]`) and `over seed` averages over.
 SEED = "seed"
 
@@ -70,7 +60,7 @@ class TaskSpec(IRModel):
     shots: int = 0
     split: str = "test"
     max_new_tokens: int = 2048
-    answer: Literal["number", "choice"] = "number"
+    answer: AnswerKind = "number"
     # Sampling: None = what the model's generation_config puts in force (resolved when lowering).
     temperature: float | None = None
     top_p: float | None = None
@@ -81,7 +71,7 @@ class TaskSpec(IRModel):
     enable_thinking: bool = True
     # direct: the project's batched generation + extraction (resumable per batch, seeded per
     # problem); lm_eval: the same model wrapped in lm-eval's HFLM with the shipped task configs.
-    harness: Literal["direct", "lm_eval"] = "direct"
+    harness: Harness = "direct"
     # An instruct model (hub id or local dir) that reads final answers; None = regex extraction.
     extractor: str | None = None
     span: Span

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import torch
 
-NORMALIZATIONS = ("none", "type", "reference", "block")
+from resp_dsl import vocab
+
+NORMALIZATIONS = vocab.NORMALIZATIONS
 
 
 def normalize_scores(scores: torch.Tensor, *, mode: str, params: float, reference: float,

@@ -29,6 +29,7 @@ from pathlib import Path
 import torch
 
 from resp_dsl.files import sha256_file, write_json_atomic
+from resp_dsl.vocab import EXPORT_FORMATS
 from resp_dsl.kernels.slicing import head_rows
 from resp_dsl.models import modeling_resp_pruned as pm
 from resp_dsl.models.adapters import get_adapter
@@ -36,7 +37,7 @@ from resp_dsl.pruning.apply import apply_selection
 from resp_dsl.pruning.select import sparsity_of
 from resp_dsl.pruning.state import STATE_KEY, dense_dims, kept_layout, linear_biases, pruning_mode
 
-FORMATS = ("per_layer", "uniform", "masked")
+FORMATS = EXPORT_FORMATS
 META_FILE = "resp_dsl.json"
 MODELING_FILE = "modeling_resp_pruned.py"
 

@@ -16,12 +16,13 @@ import torch
 
 from resp_dsl.kernels import ranking
 from resp_dsl.pruning.scoring import StructureScores
+from resp_dsl import vocab
 from resp_dsl.sparsity import protected_blocks
 from resp_dsl.pruning.state import (
     dense_dims, full_layout, kept_layout, layout_params, linear_biases, structure_params,
 )
 
-BASES = ("params", "structures")
+BASES = vocab.BASES
 UNITS = ("heads", "kv_groups")
 
 
