@@ -16,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     t = sub.add_parser("train", help="train a bundled model (resumable)")
     t.add_argument("name", nargs="?", default="tiny-reasoner")
-    t.add_argument("--workdir", type=Path, default=Path(".train/tiny-reasoner"), help="checkpoints (resumes from here)")
+    t.add_argument("--workdir", type=Path, help="checkpoints, resumed from here (default: .train/NAME)")
     t.add_argument("--out", type=Path, help="final model directory (default: the package's bundled model)")
     t.add_argument("--steps", type=int, help="training steps (default from the training spec)")
     t.add_argument("--threads", type=int, help="torch threads (default 2)")
@@ -56,14 +56,15 @@ def run(args: argparse.Namespace) -> int:
     if args.zoo_command == "train":
         from dataclasses import replace
 
-        from resp_dsl.zoo.spec import TrainSpec
+        from resp_dsl.zoo.spec import get
         from resp_dsl.zoo.train import train
 
-        spec = TrainSpec()
+        zoo_model = get(args.name)
         overrides = {k: v for k, v in (("steps", args.steps), ("threads", args.threads), ("seed", args.seed)) if v is not None}
-        spec = replace(spec, **overrides)
+        spec = replace(zoo_model.train, **overrides)
         out = args.out or zoo.path(args.name, must_exist=False)
-        summary = train(args.workdir, out, train_spec=spec, force=args.force, until=args.until)
+        workdir = args.workdir or Path(".train") / args.name
+        summary = train(workdir, out, zoo_model, train_spec=spec, force=args.force, until=args.until)
         if "stopped_at" in summary:
             return 0
         print(f"trained {args.name}: {summary}")

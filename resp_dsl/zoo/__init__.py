@@ -3,8 +3,10 @@
 >>> from resp_dsl import zoo
 >>> zoo.path("tiny-reasoner")            # HF-format directory, loads offline
 >>> zoo.data_path("tiny-reasoner", "test")  # GSM8K-schema JSONL
+>>> zoo.path("tiny-rlm")                 # the deeper, redundant, stochastic one
 
-Nothing here imports torch.
+What each model is (architecture, training, task) is in `resp_dsl.zoo.spec.MODELS`;
+this module is the one place that knows where their files lie. Nothing here imports torch.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ import os
 import tempfile
 from pathlib import Path
 
+from resp_dsl.zoo.spec import MODELS as _SPECS
+
 ROOT = Path(__file__).resolve().parent
-MODELS = ("tiny-reasoner",)
+MODELS = tuple(_SPECS)
 SPLITS = ("train", "validation", "test")
 
 
@@ -57,12 +61,12 @@ def available() -> list[dict]:
 
 def write_data(name: str = "tiny-reasoner", out: Path | None = None, *, force: bool = False) -> Path:
     """Generate the task's splits and write them atomically as JSONL."""
-    from resp_dsl.zoo import synthetic
+    from resp_dsl.zoo.train import generator
 
     _check_name(name)
     out = Path(out) if out else ROOT / name / "data"
     out.mkdir(parents=True, exist_ok=True)
-    splits = synthetic.generate_all_splits()
+    splits = generator(_SPECS[name]).generate_all_splits()
     for split, problems in splits.items():
         target = out / f"{split}.jsonl"
         if target.exists() and not force:

@@ -153,6 +153,11 @@ def generate_problem(rng: random.Random) -> Problem:
     return Problem(question, gold_solution, trace, cur, tuple(equations))
 
 
+def sample_trace(problem: Problem, rng: random.Random) -> str:
+    """The training target of `problem`: this task has one trace per problem (draws nothing from `rng`)."""
+    return problem.trace
+
+
 # Split seeds are disjoint streams; a question that occurs in an earlier split is skipped.
 SPLITS: dict[str, tuple[int, int]] = {  # name -> (seed, size)
     "test": (1_000_003, 1000),
