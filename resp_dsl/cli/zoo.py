@@ -6,6 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from resp_dsl.zoo.card import SECTIONS  # torch-free at import
+
+
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="zoo_command", metavar="ACTION", required=True)
@@ -38,9 +42,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     c = sub.add_parser("card", help="measure a bundled model and (re)write its model card")
     c.add_argument("name", nargs="?", default="tiny-reasoner")
-    c.add_argument("--n", type=int, default=500, help="test problems per measurement (default 500)")
+    c.add_argument("--section", action="append", choices=SECTIONS,
+                   help="measure only this section (repeatable; default: all); the others keep their figures")
+    c.add_argument("--n", type=int, help="problems per measurement (default: the section's own, e.g. 500 test problems)")
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--threads", type=int, default=2)
+    c.add_argument("--model", type=Path, help="model directory whose card to write (default: the bundled one)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -73,7 +80,8 @@ def run(args: argparse.Namespace) -> int:
     if args.zoo_command == "card":
         from resp_dsl.zoo.card import write_card
 
-        path = write_card(args.name, n=args.n, seed=args.seed, threads=args.threads)
+        path = write_card(args.name, sections=args.section, n=args.n, seed=args.seed, threads=args.threads,
+                          model_dir=args.model)
         print(path.read_text())
         print(f"wrote {path}")
         return 0

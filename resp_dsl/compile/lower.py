@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from resp_dsl import zoo
 from resp_dsl.compile.ops import OPS, validate_params
 from resp_dsl.graph import Graph, Node
 from resp_dsl.ir.models import ArmIR, RecipeIR, TaskSpec
@@ -40,8 +41,8 @@ class _ArmLowering:
     def task_files(self, task: TaskSpec, split: str) -> list[str]:
         if task.source == "local" and task.path:
             return [self.local(task.path)]
-        if task.name == "tiny_gsm":
-            return [str(_zoo_root() / "tiny-reasoner" / "data" / f"{split}.jsonl")]
+        if zoo.is_bundled_task(task.name):
+            return [str(zoo.task_data_path(task.name, split))]
         return []
 
     def lower(self) -> None:
@@ -51,7 +52,7 @@ class _ArmLowering:
         if m.kind == "local":
             files = [self.local(m.source)]
         elif m.kind == "zoo":
-            files = [str(_zoo_root() / m.source[4:] / "model")]
+            files = [str(zoo.path(m.source[4:], must_exist=False))] if m.source[4:] in zoo.MODELS else []
         model = self.node("load_model", "load_model", {"model": m.source if m.kind != "local" else self.local(m.source),
                                                        "dtype": m.dtype, "device": m.device, "backend": m.backend,
                                                        "revision": m.revision}, {}, m.span, files)
@@ -64,8 +65,8 @@ class _ArmLowering:
                 cfiles = [self.local(c.text_file)]
             elif c.dataset.endswith((".jsonl", ".json", ".txt")):
                 cfiles = [self.local(c.dataset)]
-            elif c.dataset == "tiny_gsm":
-                cfiles = [str(_zoo_root() / "tiny-reasoner" / "data" / f"{c.split}.jsonl")]
+            elif zoo.is_bundled_task(c.dataset):
+                cfiles = [str(zoo.task_data_path(c.dataset, c.split))]
             cal = self.node(f"calibrate/{c.source}", "calibrate", {
                 "source": c.source, "dataset": c.dataset, "split": c.split, "n": c.n, "seed": c.seed,
                 "max_tokens": c.max_tokens, "temperature": c.temperature, "top_p": c.top_p,
@@ -137,10 +138,6 @@ class _ArmLowering:
                     self.node(f"export/{ex.format}@{_fmt(p)}", "export",
                               {"format": ex.format, "path": ex.path.replace("{sparsity}", _fmt(p))},
                               {"model": at[p]}, ex.span)
-
-
-def _zoo_root() -> Path:
-    return Path(__file__).resolve().parent.parent / "zoo"
 
 
 def lower(recipe: RecipeIR) -> Graph:

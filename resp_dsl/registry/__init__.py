@@ -103,10 +103,6 @@ def registry() -> dict[str, dict]:
     return _REGISTRY
 
 
-def zoo_model_dir(name: str) -> Path:
-    return Path(__file__).resolve().parent.parent / "zoo" / name / "model"
-
-
 def read_config_file(path: str | Path, origin: str | None = None) -> ModelConfig:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -124,9 +120,12 @@ def resolve(source: str, override: str | Path | None = None) -> ModelConfig | No
     if override is not None:
         return read_config_file(override)
     if source.startswith("zoo:"):
-        local = zoo_model_dir(source[4:]) / "config.json"
-        if local.is_file():
-            return read_config_file(local, f"zoo {source[4:]}")
+        from resp_dsl import zoo  # torch-free
+
+        if source[4:] in zoo.MODELS:
+            local = zoo.path(source[4:], must_exist=False) / "config.json"
+            if local.is_file():
+                return read_config_file(local, f"zoo {source[4:]}")
     else:
         path = Path(source).expanduser()
         if (path / "config.json").is_file():

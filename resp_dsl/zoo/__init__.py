@@ -49,6 +49,23 @@ def data_path(name: str = "tiny-reasoner", split: str = "test") -> Path:
     return ROOT / name / "data" / f"{split}.jsonl"
 
 
+def model_for_task(task: str) -> str:
+    """The bundled model whose data a bundled task (``tiny_gsm``, ``tiny_gsm_hard``) reads."""
+    for name, spec in _SPECS.items():
+        if spec.task == task:
+            return name
+    raise ZooError(f"no bundled model has the task {task!r}")
+
+
+def task_data_path(task: str, split: str) -> Path:
+    """The JSONL split of a bundled task."""
+    return data_path(model_for_task(task), split)
+
+
+def is_bundled_task(task: str) -> bool:
+    return any(spec.task == task for spec in _SPECS.values())
+
+
 def available() -> list[dict]:
     """What `resp-dsl ls` shows about bundled models."""
     out = []

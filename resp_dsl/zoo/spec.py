@@ -108,7 +108,7 @@ class ZooModel:
 MODELS: dict[str, ZooModel] = {
     "tiny-reasoner": ZooModel(
         name="tiny-reasoner", task="tiny_gsm", generator="synthetic",
-        model=ModelSpec(), train=TrainSpec(), max_new_tokens=96,
+        model=ModelSpec(), train=TrainSpec(), max_new_tokens=160,
         summary="6 blocks, 2-4 step problems, one terse trace per problem (near-deterministic)",
     ),
     "tiny-rlm": ZooModel(
