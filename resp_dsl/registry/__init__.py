@@ -126,6 +126,12 @@ def resolve(source: str, override: str | Path | None = None) -> ModelConfig | No
             local = zoo.path(source[4:], must_exist=False) / "config.json"
             if local.is_file():
                 return read_config_file(local, f"zoo {source[4:]}")
+            if source not in registry():  # not built yet: the architecture its spec will build
+                from resp_dsl.zoo.spec import get
+                from resp_dsl.zoo.tokenizer import vocabulary
+
+                return ModelConfig.from_dict(get(source[4:]).model.config_dict(len(vocabulary())),
+                                             f"zoo {source[4:]} (spec; not built yet)")
     else:
         path = Path(source).expanduser()
         if (path / "config.json").is_file():

@@ -25,6 +25,10 @@ class ModelSpec:
     rms_norm_eps: float = 1e-6
     tie_word_embeddings: bool = True
 
+    def config_dict(self, vocab_size: int) -> dict:
+        """The architecture fields of the model's config.json, without transformers (for `check` and `plan`)."""
+        return {"model_type": "qwen3", "vocab_size": vocab_size, **asdict(self)}
+
     def to_config(self, tokenizer):
         from transformers import Qwen3Config
 

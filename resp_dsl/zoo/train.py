@@ -248,6 +248,8 @@ def train(workdir: Path, out_dir: Path | None, zoo_model: ZooModel, *, train_spe
         start_step = state["step"]
         log = state["log"]
         segments = state.get("segments", [])
+        if segments and segments[-1]["until"] > start_step:  # that call was interrupted: record where it stopped
+            segments[-1]["until"] = start_step
         console.print(f"resuming from step {start_step}")
 
     def checkpoint(step: int) -> None:
