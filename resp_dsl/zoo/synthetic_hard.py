@@ -31,7 +31,7 @@ import random
 import re
 from dataclasses import dataclass, field
 
-from resp_dsl.zoo.synthetic import CONTAINERS, NAMES, OBJECTS, _pick
+from resp_dsl.zoo.synthetic import CONTAINERS, NAMES, OBJECTS, _pick, generate_splits
 
 FRIENDS = ("a friend", "a neighbor", "the teacher", "a classmate", "grandma", "a cousin", "mom", "dad")
 MAX_VALUE = 200
@@ -341,17 +341,4 @@ SPLITS: dict[str, tuple[int, int]] = {  # name -> (seed, size); streams disjoint
 
 def generate_all_splits() -> dict[str, list[Problem]]:
     """test, validation, train, in that order of priority: later splits never repeat earlier questions."""
-    result: dict[str, list[Problem]] = {}
-    seen: set[str] = set()
-    for name in ("test", "validation", "train"):
-        seed, size = SPLITS[name]
-        rng = random.Random(seed)
-        out: list[Problem] = []
-        while len(out) < size:
-            p = generate_problem(rng)
-            if p.question in seen:
-                continue
-            seen.add(p.question)
-            out.append(p)
-        result[name] = out
-    return result
+    return generate_splits(generate_problem, SPLITS)
