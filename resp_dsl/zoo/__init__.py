@@ -78,12 +78,10 @@ def available() -> list[dict]:
 
 def write_data(name: str = "tiny-reasoner", out: Path | None = None, *, force: bool = False) -> Path:
     """Generate the task's splits and write them atomically as JSONL."""
-    from resp_dsl.zoo.train import generator
-
     _check_name(name)
     out = Path(out) if out else ROOT / name / "data"
     out.mkdir(parents=True, exist_ok=True)
-    splits = generator(_SPECS[name]).generate_all_splits()
+    splits = _SPECS[name].task_generator().generate_all_splits()
     for split, problems in splits.items():
         target = out / f"{split}.jsonl"
         if target.exists() and not force:

@@ -161,6 +161,8 @@ def measure_sensitivity(model, tok, name: str, *, n: int, seed: int, progress=No
     summary = {}
     for kind in ("head", "kv_group", "channel"):
         drops = [r["drop_points"] for r in profile if r["kind"] == kind]
+        if not drops:
+            continue
         summary[kind] = {"count": len(drops), "max_drop_points": max(drops), "mean_drop_points": round(sum(drops) / len(drops), 2),
                          "over_limit": sum(d > COST_LIMIT_POINTS for d in drops)}
     # Only the worst structure keeps its per-problem bits (the spot check re-measures it).
@@ -478,9 +480,7 @@ excluded); training time in the last call {t.get('train_seconds_this_call')} s. 
 
 
 def _data_text(spec) -> str:
-    from resp_dsl.zoo.train import generator
-
-    gen = generator(spec)
+    gen = spec.task_generator()
     return (f"- **Reasoning task** (`{spec.task}`): splits in `resp_dsl/zoo/{spec.name}/data/` in GSM8K's schema "
             "(`question`, and `answer` = a human-style worked solution ending in `#### N`, which the model never "
             "saw), made by `resp_dsl/zoo/" + spec.generator + ".py`:\n\n  > "

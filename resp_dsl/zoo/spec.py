@@ -108,6 +108,12 @@ class ZooModel:
     max_new_tokens: int  # enough for the longest trace of the task
     summary: str
 
+    def task_generator(self):
+        """The task generator module (generate_problem, sample_trace, generate_all_splits)."""
+        from importlib import import_module
+
+        return import_module(f"resp_dsl.zoo.{self.generator}")
+
 
 MODELS: dict[str, ZooModel] = {
     "tiny-reasoner": ZooModel(

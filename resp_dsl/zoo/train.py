@@ -27,17 +27,11 @@ import shutil
 import tempfile
 import time
 from dataclasses import asdict
-from importlib import import_module
 from pathlib import Path
 
 from resp_dsl.zoo import generic
 from resp_dsl.zoo.spec import StructuredDropout, TrainSpec, ZooModel
 from resp_dsl.zoo.tokenizer import IM_END, build_tokenizer
-
-
-def generator(zoo_model: ZooModel):
-    """The task generator module of a bundled model (generate_problem, sample_trace, generate_all_splits)."""
-    return import_module(f"resp_dsl.zoo.{zoo_model.generator}")
 
 
 def encode_task(problem, tok, *, think: bool = True, trace: str | None = None) -> tuple[list[int], int]:
@@ -207,7 +201,7 @@ def train(workdir: Path, out_dir: Path | None, zoo_model: ZooModel, *, train_spe
     console = console or Console()
     model_spec = zoo_model.model
     train_spec = train_spec or zoo_model.train
-    gen = generator(zoo_model)
+    gen = zoo_model.task_generator()
     torch.set_num_threads(train_spec.threads)
     torch.manual_seed(train_spec.seed)
     workdir.mkdir(parents=True, exist_ok=True)
