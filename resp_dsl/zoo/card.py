@@ -52,14 +52,14 @@ def command(name: str, section: str, opts: dict) -> str:
 
 # -- sections ------------------------------------------------------------------------------------------
 
-def measure_dense(model, tok, name: str, *, n: int, seed: int, progress=None) -> dict:
+def measure_dense(model, tok, name: str, *, n: int, seed: int, progress=None, **_) -> dict:
     from resp_dsl.zoo.evaluate import accuracy
 
     return {"greedy": accuracy(model, tok, name=name, n=n, temperature=0.0, seed=seed, progress=progress),
             "sampled": accuracy(model, tok, name=name, n=n, seed=seed, progress=progress, **SAMPLING)}
 
 
-def measure_diversity(model, tok, name: str, *, n: int, seed: int, progress=None) -> dict:
+def measure_diversity(model, tok, name: str, *, n: int, seed: int, progress=None, **_) -> dict:
     """Two sampled traces per prompt (seeds `seed`, `seed`+1); entropy and NLL on the first seed's tokens."""
     from resp_dsl.zoo.evaluate import generate_on_task
 
@@ -137,7 +137,13 @@ def without(model, kind: str, layer: int, index: int):
     return pruned
 
 
-def measure_sensitivity(model, tok, name: str, *, n: int, seed: int, progress=None) -> dict:
+def measure_sensitivity(model, tok, name: str, *, n: int, seed: int, progress=None, resume=None, save=None) -> dict:
+    """Greedy validation accuracy with each single structure removed.
+
+    Resumable: `resume` is a partial result of an earlier call with the same n and seed (its
+    measured structures are kept when the dense baseline reproduces); `save(figures)` is called
+    with a partial result every few structures.
+    """
     from resp_dsl.pruning.state import dense_dims
     from resp_dsl.zoo.evaluate import bits, generate_on_task
 
@@ -147,34 +153,48 @@ def measure_sensitivity(model, tok, name: str, *, n: int, seed: int, progress=No
         return correct
 
     base = greedy(model)
+    structures = single_structures(dense_dims(model), n_channels=SENSITIVITY_CHANNELS, seed=seed)
+    done = {}
+    if resume and resume.get("dense_bits") == bits(base) and resume.get("n") == n:
+        done = {(r["kind"], r["layer"], r["index"]): r for r in resume["profile"]}
     base_acc = sum(base) / len(base)
     profile = []
-    structures = single_structures(dense_dims(model), n_channels=SENSITIVITY_CHANNELS, seed=seed)
-    for i, (kind, layer, index) in enumerate(structures):
-        correct = greedy(without(model, kind, layer, index))
-        acc = sum(correct) / len(correct)
-        profile.append({"kind": kind, "layer": layer, "index": index, "accuracy": acc,
-                        "drop_points": round(100 * (base_acc - acc), 2), "correct_bits": bits(correct)})
+    for i, key in enumerate(structures):
+        if key not in done:
+            correct = greedy(without(model, *key))
+            acc = sum(correct) / len(correct)
+            done[key] = {"kind": key[0], "layer": key[1], "index": key[2], "accuracy": acc,
+                         "drop_points": round(100 * (base_acc - acc), 2), "correct_bits": bits(correct)}
+            if save and len(done) % 8 == 0:
+                save(_sensitivity_figures(base, [done[k] for k in structures if k in done], len(structures), n, seed))
+        profile.append(done[key])
         if progress:
             progress(i + 1, len(structures))
-    worst = max(profile, key=lambda r: r["drop_points"])
+    return _sensitivity_figures(base, profile, len(structures), n, seed)
+
+
+def _sensitivity_figures(base: list[bool], profile: list[dict], total: int, n: int, seed: int) -> dict:
+    from resp_dsl.zoo.evaluate import bits
+
+    complete = len(profile) == total
     summary = {}
     for kind in ("head", "kv_group", "channel"):
         drops = [r["drop_points"] for r in profile if r["kind"] == kind]
-        if not drops:
-            continue
-        summary[kind] = {"count": len(drops), "max_drop_points": max(drops), "mean_drop_points": round(sum(drops) / len(drops), 2),
-                         "over_limit": sum(d > COST_LIMIT_POINTS for d in drops)}
-    # Only the worst structure keeps its per-problem bits (the spot check re-measures it).
-    for r in profile:
-        if r is not worst:
-            del r["correct_bits"]
-    return {"split": "validation", "n": n, "dense_accuracy": base_acc, "dense_bits": bits(base),
-            "channel_sample_seed": seed, "limit_points": COST_LIMIT_POINTS, "summary": summary,
-            "worst": {k: worst[k] for k in ("kind", "layer", "index", "drop_points")}, "profile": profile}
+        if drops:
+            summary[kind] = {"count": len(drops), "max_drop_points": max(drops),
+                             "mean_drop_points": round(sum(drops) / len(drops), 2),
+                             "over_limit": sum(d > COST_LIMIT_POINTS for d in drops)}
+    worst = max(profile, key=lambda r: r["drop_points"]) if profile else None
+    if complete:  # only the worst structure keeps its per-problem bits (the spot check re-measures it)
+        profile = [r if r is worst else {k: v for k, v in r.items() if k != "correct_bits"} for r in profile]
+    return {"split": "validation", "n": n, "dense_accuracy": sum(base) / len(base), "dense_bits": bits(base),
+            "channel_sample_seed": seed, "limit_points": COST_LIMIT_POINTS, "complete": complete,
+            "measured_structures": len(profile), "total_structures": total, "summary": summary,
+            "worst": {k: worst[k] for k in ("kind", "layer", "index", "drop_points")} if worst else None,
+            "profile": profile}
 
 
-def measure_magnitude(model, tok, name: str, *, n: int, seed: int, progress=None) -> dict:
+def measure_magnitude(model, tok, name: str, *, n: int, seed: int, progress=None, **_) -> dict:
     import copy
 
     from resp_dsl.pruning.apply import apply_selection
@@ -213,7 +233,7 @@ def self_generated_samples(model, tok, name: str, *, n: int, seed: int):
     return samples
 
 
-def measure_taylor(model, tok, name: str, *, n: int, seed: int, progress=None) -> dict:
+def measure_taylor(model, tok, name: str, *, n: int, seed: int, progress=None, **_) -> dict:
     import copy
     import statistics
 
@@ -260,8 +280,12 @@ def read_card(model_dir: Path) -> dict:
 
 
 def measure_section(name: str, section: str, *, n: int | None = None, seed: int = 0, threads: int = 2,
-                    model_dir: Path | None = None, progress=None) -> dict:
-    """Measure one section; the result records its command, time and machine."""
+                    model_dir: Path | None = None, progress=None, resume=None, save=None) -> dict:
+    """Measure one section; the result records its command, time and machine.
+
+    `resume`/`save` (sections that support them: sensitivity) continue an earlier partial
+    measurement and store progress: `save(section_result)`.
+    """
     import torch
 
     from resp_dsl.zoo.evaluate import load_bundled
@@ -271,12 +295,17 @@ def measure_section(name: str, section: str, *, n: int | None = None, seed: int 
     torch.set_num_threads(threads)
     model, tok = load_bundled(name, model_dir)
     n = n or DEFAULT_N[section]
-    t0 = time.perf_counter()
-    figures = MEASURE[section](model, tok, name, n=n, seed=seed, progress=progress)
     opts = {"n": n, "seed": seed, "threads": threads}
-    return {"command": command(name, section, opts), "n": n, "seed": seed, "threads": threads,
-            "seconds": round(time.perf_counter() - t0, 1), "machine": _machine(),
-            "measured": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "figures": figures}
+    t0 = time.perf_counter()
+
+    def result(figures):
+        return {"command": command(name, section, opts), "n": n, "seed": seed, "threads": threads,
+                "seconds": round(time.perf_counter() - t0, 1), "machine": _machine(),
+                "measured": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "figures": figures}
+
+    figures = MEASURE[section](model, tok, name, n=n, seed=seed, progress=progress, resume=resume,
+                               save=(lambda f: save(result(f))) if save else None)
+    return result(figures)
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -295,13 +324,21 @@ def write_card(name: str = "tiny-reasoner", *, sections=None, n: int | None = No
     from resp_dsl import zoo
 
     model_dir = Path(model_dir or zoo.path(name))
-    for section in sections or SECTIONS:
-        result = measure_section(name, section, n=n, seed=seed, threads=threads, model_dir=model_dir,
-                                 progress=progress)
+
+    def store(section, result):
         card = read_card(model_dir)  # re-read: another section may have landed meanwhile
         card["sections"][section] = result
         _write_atomic(model_dir / "card.json", json.dumps(card, indent=1))
         render_to(name, model_dir)
+
+    for section in sections or SECTIONS:
+        previous = read_card(model_dir)["sections"].get(section)
+        resume = None
+        if previous and previous["figures"].get("complete") is False and previous["seed"] == seed:
+            resume = previous["figures"]  # a partial measurement: continue it
+        result = measure_section(name, section, n=n, seed=seed, threads=threads, model_dir=model_dir,
+                                 progress=progress, resume=resume, save=lambda r, s=section: store(s, r))
+        store(section, result)
     return model_dir / "README.md"
 
 
@@ -361,34 +398,38 @@ def render_sensitivity(name, sec):
     heads = [r for r in f["profile"] if r["kind"] == "head"]
     groups = [r for r in f["profile"] if r["kind"] == "kv_group"]
     chans = [r for r in f["profile"] if r["kind"] == "channel"]
-    n_layers = 1 + max(r["layer"] for r in heads)
-    n_heads = 1 + max(r["index"] for r in heads)
-    n_groups = 1 + max(r["index"] for r in groups)
 
-    def grid(rows, width, label):
+    def grid(rows, label):
+        if not rows:
+            return "(not measured yet)\n"
         cells = {(r["layer"], r["index"]): r["drop_points"] for r in rows}
-        out = f"| block | " + " | ".join(f"{label}{j}" for j in range(width)) + " |\n"
+        width = 1 + max(r["index"] for r in rows)
+        out = "| block | " + " | ".join(f"{label}{j}" for j in range(width)) + " |\n"
         out += "|---" * (width + 1) + "|\n"
-        for l in range(n_layers):
-            out += f"| {l} | " + " | ".join(f"{cells[(l, j)]:+.0f}" for j in range(width)) + " |\n"
+        for layer in sorted({r["layer"] for r in rows}):
+            out += f"| {layer} | " + " | ".join(f"{cells[(layer, j)]:+.0f}" if (layer, j) in cells else "·"
+                                                for j in range(width)) + " |\n"
         return out
 
-    s = f["summary"]
-    w = f["worst"]
     lines = "\n".join(
         f"| {k.replace('_', ' ')}s | {v['count']} | {v['max_drop_points']:.0f} | {v['mean_drop_points']:.1f} | {v['over_limit']} |"
-        for k, v in s.items())
-    chan_list = ", ".join(f"{r['layer']}.{r['index']}: {r['drop_points']:+.0f}" for r in chans)
-    return _head(sec) + (
+        for k, v in f["summary"].items())
+    w = f["worst"]
+    partial = "" if f.get("complete", True) else (
+        f"**Partial**: {f['measured_structures']} of {f['total_structures']} structures measured so far; the "
+        "same command continues the measurement.\n\n")
+    chan_list = ", ".join(f"{r['layer']}.{r['index']}: {r['drop_points']:+.0f}" for r in chans) or "not measured yet"
+    worst = (f"Worst single structure: {w['kind'].replace('_', ' ')} {w['index']} of block {w['layer']} "
+             f"({w['drop_points']:+.0f} points).\n\n") if w else ""
+    return _head(sec) + partial + (
         f"Greedy accuracy on the first {f['n']} validation problems with exactly one structure removed "
         f"(masked through `resp_dsl.pruning`); dense: {_pct(f['dense_accuracy'])}. Drops in points "
         f"(positive = worse); the bar is {f['limit_points']:.0f} points.\n\n"
         "| structures | measured | max drop | mean drop | over the bar |\n|---|---|---|---|---|\n"
-        f"{lines}\n\nWorst single structure: {w['kind'].replace('_', ' ')} {w['index']} of block {w['layer']} "
-        f"({w['drop_points']:+.0f} points).\n\n"
-        f"Every query head (drop in points):\n\n{grid(heads, n_heads, 'h')}\n"
-        f"Every KV group (its query heads removed with it):\n\n{grid(groups, n_groups, 'g')}\n"
-        f"MLP channels (block.channel: drop), {len(chans)} sampled with seed {f['channel_sample_seed']}: "
+        f"{lines}\n\n{worst}"
+        f"Every query head (drop in points):\n\n{grid(heads, 'h')}\n"
+        f"Every KV group (its query heads removed with it):\n\n{grid(groups, 'g')}\n"
+        f"MLP channels (block.channel: drop), {SENSITIVITY_CHANNELS} sampled with seed {f['channel_sample_seed']}: "
         f"{chan_list}.\n")
 
 

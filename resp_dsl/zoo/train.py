@@ -177,6 +177,19 @@ def greedy_accuracy(model, tok, problems, *, batch_size: int = 50, max_new_token
     return correct / len(problems)
 
 
+def _utc_now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def _seconds_between(start: str, end: str) -> float:
+    import calendar
+
+    def parse(t: str) -> int:
+        return calendar.timegm(time.strptime(t, "%Y-%m-%dT%H:%M:%SZ"))
+
+    return float(parse(end) - parse(start))
+
+
 def _atomic_write_json(path: Path, data) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
@@ -247,6 +260,7 @@ def train(workdir: Path, out_dir: Path | None, zoo_model: ZooModel, *, train_spe
         console.print(f"resuming from step {start_step}")
 
     def checkpoint(step: int) -> None:
+        segments[-1].update(reached=step, ended=_utc_now(), train_seconds=round(t_train, 1))
         tmp = workdir / "model.safetensors.tmp"
         save_file({k: v.contiguous() for k, v in model.state_dict().items() if k != "lm_head.weight"}, str(tmp))
         os.replace(tmp, workdir / "model.safetensors")
@@ -256,7 +270,8 @@ def train(workdir: Path, out_dir: Path | None, zoo_model: ZooModel, *, train_spe
                                         "train_spec": train_spec.to_dict(), "segments": segments})
 
     last = until if until is not None else train_spec.steps
-    segments.append({"from_step": start_step, "steps": train_spec.steps, "until": last})
+    segments.append({"from_step": start_step, "steps": train_spec.steps, "until": last, "started": _utc_now(),
+                     "threads": train_spec.threads})
     console.print(f"{zoo_model.name}: {n_params:,} parameters, {train_spec.steps} steps, "
                   f"{train_spec.task_batch}+{train_spec.generic_batch} sequences/step, {train_spec.threads} threads")
     tokens_seen = 0
@@ -303,8 +318,11 @@ def train(workdir: Path, out_dir: Path | None, zoo_model: ZooModel, *, train_spe
         "generic_corpus_sha256": generic.corpus_checksum(),
         "segments": segments,
         "train_seconds_this_call": round(t_train, 1),
+        "wall_seconds_recorded": round(sum(_seconds_between(s["started"], s["ended"]) for s in segments
+                                           if "started" in s and "ended" in s), 1),
         "commands": [f"resp-dsl zoo train {zoo_model.name} --steps {s['steps']}"
-                     + (f" --until {s['until']}" if s["until"] != s["steps"] else "") for s in segments],
+                     + (f" --until {s['until']}" if s["until"] != s["steps"] else "")
+                     + (f" --threads {s['threads']}" if "threads" in s else "") for s in segments],
     }
     _atomic_write_json(workdir / "summary.json", summary)
     if out_dir is not None:
