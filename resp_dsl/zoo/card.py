@@ -515,9 +515,18 @@ Commands: {segments} (seed {ts.get('seed')}). {t.get('steps')} steps of {ts.get(
 {ts.get('warmup')}), bf16 autocast on CPU with fp32 weights, {ts.get('threads')} threads.
 {dropout}
 Measured training throughput: **{t.get('train_tokens_per_s_median')} tokens/s** (median over steps, padding
-excluded); training time in the last call {t.get('train_seconds_this_call')} s. {training.get('wall_note', '')}
+excluded). Wall time recorded by the trainer: {_wall(t)}. {training.get('wall_note', '')}
 
 """ + "\n".join(body)
+
+
+def _wall(t: dict) -> str:
+    segs = [s for s in t.get("segments", []) if "started" in s and "ended" in s]
+    if not segs:
+        return "not recorded"
+    return (f"{t.get('wall_seconds_recorded')} s over {len(segs)} call(s) "
+            + ", ".join(f"{s['started']} to {s['ended']} (steps {s['from_step']}-{s['reached']}, "
+                        f"{s['train_seconds']} s training)" for s in segs))
 
 
 def _data_text(spec) -> str:
@@ -525,6 +534,6 @@ def _data_text(spec) -> str:
     return (f"- **Reasoning task** (`{spec.task}`): splits in `resp_dsl/zoo/{spec.name}/data/` in GSM8K's schema "
             "(`question`, and `answer` = a human-style worked solution ending in `#### N`, which the model never "
             "saw), made by `resp_dsl/zoo/" + spec.generator + ".py`:\n\n  > "
-            + (gen.__doc__ or "").strip().split("\n\n")[0].replace("\n", "\n  > ") + "\n\n"
+            + "\n\n".join((gen.__doc__ or "").strip().split("\n\n")[:-1]).replace("\n", "\n  > ") + "\n\n"
             "  Training problems are drawn fresh every step from a seeded generator and never repeat a test or "
             "validation question.")
