@@ -1,8 +1,9 @@
 """Model configs reachable without a network, and parameter arithmetic on them.
 
 ``resolve(source)`` looks, in order, at an explicit ``--model-config FILE``, a local
-model directory's config.json, the bundled zoo model, and the shipped registry
-(models.json: Qwen3 0.6B..32B, Llama 3 8B). Pure Python: no torch, no transformers.
+model directory's config.json, a built bundled zoo model's config.json, and the registry
+(models.json: Qwen3 0.6B..32B, Llama 3 8B; plus ``zoo:NAME`` for every bundled model, from
+its spec, so recipes on a zoo model are checked and costed before it is built). Pure Python: no torch, no transformers.
 """
 
 from __future__ import annotations
@@ -99,7 +100,13 @@ def registry() -> dict[str, dict]:
     global _REGISTRY
     if _REGISTRY is None:
         text = resources.files("resp_dsl.registry").joinpath("models.json").read_text(encoding="utf-8")
-        _REGISTRY = json.loads(text)["models"]
+        models = json.loads(text)["models"]
+        from resp_dsl.zoo.spec import MODELS as ZOO
+        from resp_dsl.zoo.tokenizer import vocabulary
+
+        for name, spec in ZOO.items():  # the bundled models, from their specs (torch-free)
+            models[f"zoo:{name}"] = spec.model.config_dict(len(vocabulary()))
+        _REGISTRY = models
     return _REGISTRY
 
 
@@ -126,12 +133,6 @@ def resolve(source: str, override: str | Path | None = None) -> ModelConfig | No
             local = zoo.path(source[4:], must_exist=False) / "config.json"
             if local.is_file():
                 return read_config_file(local, f"zoo {source[4:]}")
-            if source not in registry():  # not built yet: the architecture its spec will build
-                from resp_dsl.zoo.spec import get
-                from resp_dsl.zoo.tokenizer import vocabulary
-
-                return ModelConfig.from_dict(get(source[4:]).model.config_dict(len(vocabulary())),
-                                             f"zoo {source[4:]} (spec; not built yet)")
     else:
         path = Path(source).expanduser()
         if (path / "config.json").is_file():
