@@ -135,3 +135,37 @@ def test_card_json_if_present_is_consistent():
     card = json.loads((MODEL_DIR / "card.json").read_text())
     for name, sec in card["sections"].items():
         assert sec["command"].startswith(f"resp-dsl zoo card tiny-rlm --section {name}")
+
+
+def _acc(k, n=10, **extra):
+    from resp_dsl.zoo.evaluate import wilson
+
+    return {"n": n, "correct": k, "accuracy": k / n, "ci95": list(wilson(k, n)), "seed": 0, "batch_size": 64,
+            "tokens_per_s": 100.0, **extra}
+
+
+def test_a_complete_card_renders_every_section():
+    sec = {"command": "c", "seconds": 1.0, "measured": "now", "threads": 1, "n": 10, "seed": 0}
+    profile = [{"kind": k, "layer": layer, "index": i, "accuracy": 0.5, "drop_points": float(layer + i),
+                "correct_bits": "01"} for k, n in (("head", 2), ("kv_group", 1), ("channel", 1))
+               for layer in range(2) for i in range(n)]
+    sens = zcard._sensitivity_figures([True, False], profile, len(profile), 2, 0)
+    assert sens["complete"] and sens["worst"]["drop_points"] == 2.0
+    assert sum("correct_bits" in r for r in sens["profile"]) == 1  # only the worst keeps its bits
+    partial = zcard._sensitivity_figures([True, False], profile[:3], len(profile), 2, 0)
+    assert not partial["complete"] and all("correct_bits" in r for r in partial["profile"])
+    card = {"sections": {
+        "dense": {**sec, "figures": {"greedy": _acc(9), "sampled": _acc(8)}},
+        "diversity": {**sec, "figures": {"n": 10, "seeds": [0, 1], "differ": 7, "differ_fraction": 0.7, "tokens": 900,
+                                         "entropy_T": 0.2, "entropy_T1": 0.4, "nll_T1": 0.3,
+                                         "entropy_temperature": 0.6, "accuracy_seeds": [0.8, 0.9]}},
+        "sensitivity": {**sec, "figures": sens},
+        "magnitude": {**sec, "figures": {"protected": [0, 9], "targets": {"0.2": {"achieved": 0.2, **_acc(5)}}}},
+        "taylor": {**sec, "figures": {"target": 0.3, "calibration_n": 128, "loss": "decode_only", "mean": 0.5,
+                                      "stdev": 0.1, "min": 0.4, "max": 0.6,
+                                      "runs": [{"calibration_seed": s, "achieved": 0.3, **_acc(5)} for s in range(3)]}},
+    }}
+    text = zcard.render("tiny-rlm", card, {})
+    assert "Not measured yet" not in text
+    assert "7/10 = 70.0%" in text and "Worst single structure: head 1 of block 1 (+2 points)" in text
+    assert "**Partial**" in zcard.render_sensitivity("tiny-rlm", {**sec, "figures": partial})
