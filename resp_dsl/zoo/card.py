@@ -421,7 +421,10 @@ def render_sensitivity(name, sec):
     chan_list = ", ".join(f"{r['layer']}.{r['index']}: {r['drop_points']:+.0f}" for r in chans) or "not measured yet"
     worst = (f"Worst single structure: {w['kind'].replace('_', ' ')} {w['index']} of block {w['layer']} "
              f"({w['drop_points']:+.0f} points).\n\n") if w else ""
-    return _head(sec) + partial + (
+    vacuous = "" if 100 * f["dense_accuracy"] >= 2 * f["limit_points"] else (
+        f"**Vacuous here**: no removal can cost more than the dense accuracy ({_pct(f['dense_accuracy'])}), so "
+        "this profile says nothing about redundancy until the model solves the task.\n\n")
+    return _head(sec) + partial + vacuous + (
         f"Greedy accuracy on the first {f['n']} validation problems with exactly one structure removed "
         f"(masked through `resp_dsl.pruning`); dense: {_pct(f['dense_accuracy'])}. Drops in points "
         f"(positive = worse); the bar is {f['limit_points']:.0f} points.\n\n"
