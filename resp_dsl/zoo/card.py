@@ -485,7 +485,7 @@ def render(name: str, card: dict, training: dict) -> str:
     segments = "; ".join(f"`{c}`" for c in t.get("commands", [])) or "not recorded"
     return f"""# {name}
 
-{spec.summary}. A {t.get('parameters', 0) / 1e6:.2f}M-parameter model of `transformers`' **Qwen3**
+{_status(spec, card)}{spec.summary}. A {t.get('parameters', 0) / 1e6:.2f}M-parameter model of `transformers`' **Qwen3**
 architecture, trained from scratch by `resp-dsl zoo train {name}` on the project's own synthetic
 task `{spec.task}` plus generic text. Load it offline with
 `AutoModelForCausalLM.from_pretrained(resp_dsl.zoo.path("{name}"))`; recipes name it `model "zoo:{name}"`.
@@ -521,6 +521,18 @@ Measured training throughput: **{t.get('train_tokens_per_s_median')} tokens/s** 
 excluded). Wall time recorded by the trainer: {_wall(t)}. {training.get('wall_note', '')}
 
 """ + "\n".join(body)
+
+
+def _status(spec, card: dict) -> str:
+    dense = card["sections"].get("dense")
+    if dense is None:
+        return ""
+    greedy = dense["figures"]["greedy"]["accuracy"]
+    if greedy >= spec.greedy_target:
+        return ""
+    return (f"> **Status: undertrained.** Dense greedy accuracy is {_pct(greedy)}, below this model's design target of "
+            f"{_pct(spec.greedy_target)}; the figures below describe these weights, not the design. Training resumes "
+            f"from its checkpoint directory with `resp-dsl zoo train {spec.name} --steps N --workdir DIR`.\n\n")
 
 
 def _wall(t: dict) -> str:

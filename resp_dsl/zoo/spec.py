@@ -107,6 +107,7 @@ class ZooModel:
     train: TrainSpec
     max_new_tokens: int  # enough for the longest trace of the task
     summary: str
+    greedy_target: float = 0.9  # the dense greedy test accuracy the model is meant to reach
 
     def task_generator(self):
         """The task generator module (generate_problem, sample_trace, generate_all_splits)."""
