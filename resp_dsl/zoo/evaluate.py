@@ -17,6 +17,13 @@ def bits(flags) -> str:
     return "".join("1" if f else "0" for f in flags)
 
 
+def text_hashes(gens) -> str:
+    """The first 6 hex digits of each generation's sha256, concatenated (a compact record of what was generated)."""
+    import hashlib
+
+    return "".join(hashlib.sha256(g.text.encode("utf-8")).hexdigest()[:6] for g in gens)
+
+
 def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
     """The Wilson score interval of k successes in n trials (95% for z=1.96)."""
     if n == 0:
@@ -63,7 +70,7 @@ def accuracy(model, tokenizer, *, name: str = "tiny-reasoner", n: int = 500, spl
         "temperature": temperature, "top_p": top_p if temperature > 0 else 1.0, "seed": seed,
         "generated_tokens": new_tokens, "seconds": round(elapsed, 2),
         "tokens_per_s": round(new_tokens / elapsed, 1) if elapsed > 0 else None,
-        "batch_size": batch_size, "correct_bits": bits(correct),
+        "batch_size": batch_size, "correct_bits": bits(correct), "text_sha6": text_hashes(gens),
     }
 
 

@@ -62,6 +62,8 @@ def test_dense_greedy_figures_reproduce_on_a_slice(bundled):
     stored = sec["figures"]["greedy"]["correct_bits"]
     assert len(stored) == sec["figures"]["greedy"]["n"] and stored.count("1") == sec["figures"]["greedy"]["correct"]
     assert res["correct_bits"] == stored[:k]
+    if "text_sha6" in sec["figures"]["greedy"]:  # the generated texts themselves, not only their verdicts
+        assert res["text_sha6"] == sec["figures"]["greedy"]["text_sha6"][: 6 * k]
 
 
 @built
