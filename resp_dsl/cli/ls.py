@@ -69,8 +69,9 @@ def _tasks() -> list[dict]:
     for name, cls in TASKS.items():
         doc = (cls.__doc__ or "").strip().splitlines()[0].replace("``", "`") if cls.__doc__ else ""
         s = task_settings(name)
+        temperature = "the model's" if s["temperature"] is None else f"{s['temperature']:g}"
         out.append({"name": name, "doc": f"{doc} [stdlib/tasks: shots={s['shots']} max_new_tokens={s['max_new_tokens']} "
-                                         f"T={s['temperature']:g}]"})
+                                         f"T={temperature}]"})
     out.append({"name": "jsonl:PATH", "doc": "your own JSONL file in GSM8K's schema (question, answer `... #### N`)"})
     return out
 

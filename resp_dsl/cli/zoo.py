@@ -6,6 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from resp_dsl.zoo.card import SECTIONS  # torch-free at import
+
+
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="zoo_command", metavar="ACTION", required=True)
@@ -16,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     t = sub.add_parser("train", help="train a bundled model (resumable)")
     t.add_argument("name", nargs="?", default="tiny-reasoner", help="bundled model (default: tiny-reasoner)")
-    t.add_argument("--workdir", type=Path, default=Path(".train/tiny-reasoner"), help="checkpoints (resumes from here)")
+    t.add_argument("--workdir", type=Path, help="checkpoints, resumed from here (default: .train/NAME)")
     t.add_argument("--out", type=Path, help="final model directory (default: the package's bundled model)")
     t.add_argument("--steps", type=int, help="training steps (default from the training spec)")
     t.add_argument("--threads", type=int, help="torch threads (default 2)")
@@ -38,9 +42,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     c = sub.add_parser("card", help="measure a bundled model and (re)write its model card")
     c.add_argument("name", nargs="?", default="tiny-reasoner", help="bundled model (default: tiny-reasoner)")
-    c.add_argument("--n", type=int, default=500, help="test problems per measurement (default 500)")
+    c.add_argument("--section", action="append", choices=SECTIONS,
+                   help="measure only this section (repeatable; default: all); the others keep their figures")
+    c.add_argument("--n", type=int, help="problems per measurement (default: the section's own, e.g. 500 test problems)")
     c.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
     c.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
+    c.add_argument("--model", type=Path, help="model directory whose card to write (default: the bundled one)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -56,14 +63,15 @@ def run(args: argparse.Namespace) -> int:
     if args.zoo_command == "train":
         from dataclasses import replace
 
-        from resp_dsl.zoo.spec import TrainSpec
+        from resp_dsl.zoo.spec import get
         from resp_dsl.zoo.train import train
 
-        spec = TrainSpec()
+        zoo_model = get(args.name)
         overrides = {k: v for k, v in (("steps", args.steps), ("threads", args.threads), ("seed", args.seed)) if v is not None}
-        spec = replace(spec, **overrides)
+        spec = replace(zoo_model.train, **overrides)
         out = args.out or zoo.path(args.name, must_exist=False)
-        summary = train(args.workdir, out, train_spec=spec, force=args.force, until=args.until)
+        workdir = args.workdir or Path(".train") / args.name
+        summary = train(workdir, out, zoo_model, train_spec=spec, force=args.force, until=args.until)
         if "stopped_at" in summary:
             return 0
         print(f"trained {args.name}: {summary}")
@@ -72,7 +80,8 @@ def run(args: argparse.Namespace) -> int:
     if args.zoo_command == "card":
         from resp_dsl.zoo.card import write_card
 
-        path = write_card(args.name, n=args.n, seed=args.seed, threads=args.threads)
+        path = write_card(args.name, sections=args.section, n=args.n, seed=args.seed, threads=args.threads,
+                          model_dir=args.model)
         print(path.read_text())
         print(f"wrote {path}")
         return 0

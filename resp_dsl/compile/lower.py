@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from resp_dsl import zoo
 from resp_dsl.compile.labels import names_arm
 from resp_dsl.compile.ops import OPS, validate_params
 from resp_dsl.graph import Graph, Node
@@ -52,8 +53,8 @@ class _ArmLowering:
     def task_files(self, task: TaskSpec, split: str) -> list[str]:
         if task.source == "local" and task.path:
             return [self.local(task.path)]
-        if task.name == "tiny_gsm":
-            return [str(_zoo_root() / "tiny-reasoner" / "data" / f"{split}.jsonl")]
+        if zoo.is_bundled_task(task.name):
+            return [str(zoo.task_data_path(task.name, split))]
         return []
 
     def sampling(self, spec) -> dict:
@@ -74,7 +75,7 @@ class _ArmLowering:
         if m.kind == "local":
             files = [self.local(m.source)]
         elif m.kind == "zoo":
-            files = [str(_zoo_root() / m.source[4:] / "model")]
+            files = [str(zoo.path(m.source[4:], must_exist=False))] if m.source[4:] in zoo.MODELS else []
         model = self.node("load_model", "load_model", {"model": m.source if m.kind != "local" else self.local(m.source),
                                                        "dtype": m.dtype, "device": m.device, "backend": m.backend,
                                                        "revision": m.revision}, {}, m.span, files)
@@ -87,8 +88,8 @@ class _ArmLowering:
             task_file = self.local(c.task_file) if c.task_file else None
             if text_file or task_file:
                 cfiles = [text_file or task_file]
-            elif c.dataset == "tiny_gsm":
-                cfiles = [str(_zoo_root() / "tiny-reasoner" / "data" / f"{c.split}.jsonl")]
+            elif zoo.is_bundled_task(c.dataset):
+                cfiles = [str(zoo.task_data_path(c.dataset, c.split))]
             cal = self.node(f"calibrate/{c.source}", "calibrate", {
                 "source": c.source, "dataset": c.dataset, "split": c.split, "shots": c.shots, "n": c.n, "seed": c.seed,
                 "max_tokens": c.max_tokens, **self.sampling(c), "text_file": text_file, "task_file": task_file},
@@ -166,10 +167,6 @@ class _ArmLowering:
                     self.node(f"export/{ex.format}@{_fmt(p)}", "export",
                               {"format": ex.format, "path": ex.path.replace("{sparsity}", _fmt(p)),
                                "round": ex.round}, inputs, ex.span)
-
-
-def _zoo_root() -> Path:
-    return Path(__file__).resolve().parent.parent / "zoo"
 
 
 def lower(recipe: RecipeIR) -> Graph:

@@ -144,7 +144,7 @@ def lm_eval_task_config(task: Task | str, *, split: str = "test") -> dict[str, A
         if task_obj.path not in (None, "openai/gsm8k"):
             cfg["dataset_path"] = task_obj.path
     else:
-        yaml_name = {"tiny_gsm": "resp_tiny_gsm", "mathqa": "resp_mathqa_gen", "jsonl": "resp_gsm_jsonl"}.get(task_obj.name)
+        yaml_name = {"tiny_gsm": "resp_tiny_gsm", "tiny_gsm_hard": "resp_tiny_gsm", "mathqa": "resp_mathqa_gen", "jsonl": "resp_gsm_jsonl"}.get(task_obj.name)
         if yaml_name is None:
             raise TaskError(f"task {task_obj.name!r} has no lm-eval config", hint="use evaluate_direct")
         if task_obj.name == "jsonl" and (task_obj.question_field, task_obj.answer_field) != ("question", "answer"):

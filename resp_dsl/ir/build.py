@@ -27,6 +27,7 @@ BUILTIN_TASKS: dict[str, dict[str, Any]] = {
     "gsm8k": {"shots": 8, "max_new_tokens": 2048, "answer": "number"},
     "mathqa": {"shots": 0, "max_new_tokens": 4096, "answer": "choice"},
     "tiny_gsm": {"shots": 0, "max_new_tokens": 160, "answer": "number"},
+    "tiny_gsm_hard": {"shots": 0, "max_new_tokens": 256, "answer": "number"},
 }
 GENERIC_CORPORA = ("c4", "wikitext", "stdlib_docs")  # stdlib_docs: the bundled model's generic corpus
 STATEMENTS = ("model", "task", "calibrate", "score", "schedule", "prune", "basis", "repeat", "eval", "export", "report")

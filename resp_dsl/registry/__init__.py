@@ -1,8 +1,9 @@
 """Model configs reachable without a network, and parameter arithmetic on them.
 
 ``resolve(source)`` looks, in order, at an explicit ``--model-config FILE``, a local
-model directory's config.json, the bundled zoo model, and the shipped registry
-(models.json: Qwen3 0.6B..32B, Llama 3 8B). Pure Python: no torch, no transformers.
+model directory's config.json, a built bundled zoo model's config.json, and the registry
+(models.json: Qwen3 0.6B..32B, Llama 3 8B; plus ``zoo:NAME`` for every bundled model, from
+its spec, so recipes on a zoo model are checked and costed before it is built). Pure Python: no torch, no transformers.
 """
 
 from __future__ import annotations
@@ -115,7 +116,13 @@ def registry() -> dict[str, dict]:
     global _REGISTRY
     if _REGISTRY is None:
         text = resources.files("resp_dsl.registry").joinpath("models.json").read_text(encoding="utf-8")
-        _REGISTRY = json.loads(text)["models"]
+        models = json.loads(text)["models"]
+        from resp_dsl.zoo.spec import MODELS as ZOO
+        from resp_dsl.zoo.tokenizer import vocabulary
+
+        for name, spec in ZOO.items():  # the bundled models, from their specs (torch-free)
+            models[f"zoo:{name}"] = spec.model.config_dict(len(vocabulary()))
+        _REGISTRY = models
     return _REGISTRY
 
 
@@ -133,7 +140,9 @@ def generation_defaults(source: str) -> dict | None:
     without generation_config.json gets transformers' defaults, as ``generate`` would.
     """
     if source.startswith("zoo:"):
-        directory: Path | None = zoo_model_dir(source[4:])
+        from resp_dsl import zoo  # torch-free
+
+        directory: Path | None = zoo.path(source[4:], must_exist=False) if source[4:] in zoo.MODELS else None
     else:
         directory = Path(source).expanduser()
     if directory is not None and (directory / "config.json").is_file():
@@ -161,10 +170,6 @@ def sampling_from(generation_config: dict) -> dict:
     return out
 
 
-def zoo_model_dir(name: str) -> Path:
-    return Path(__file__).resolve().parent.parent / "zoo" / name / "model"
-
-
 def read_config_file(path: str | Path, origin: str | None = None) -> ModelConfig:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -182,9 +187,12 @@ def resolve(source: str, override: str | Path | None = None) -> ModelConfig | No
     if override is not None:
         return read_config_file(override)
     if source.startswith("zoo:"):
-        local = zoo_model_dir(source[4:]) / "config.json"
-        if local.is_file():
-            return read_config_file(local, f"zoo {source[4:]}")
+        from resp_dsl import zoo  # torch-free
+
+        if source[4:] in zoo.MODELS:
+            local = zoo.path(source[4:], must_exist=False) / "config.json"
+            if local.is_file():
+                return read_config_file(local, f"zoo {source[4:]}")
     else:
         path = Path(source).expanduser()
         if (path / "config.json").is_file():

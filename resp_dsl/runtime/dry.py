@@ -8,8 +8,8 @@ backward passes, and approximate memory. Pure Python; never imports torch.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
+from resp_dsl import zoo
 from resp_dsl.graph import Graph
 from resp_dsl.registry import ModelConfig
 from resp_dsl.scorers import SCORERS
@@ -17,7 +17,7 @@ from resp_dsl.sparsity import regeneration_seed
 
 DTYPE_BYTES = {"bf16": 2, "fp16": 2, "fp32": 4, "auto": 2}
 PROBLEMS = {"gsm8k": 1319, "mathqa": 2985}  # test split sizes
-PROMPT_TOKENS = {"gsm8k": 900, "mathqa": 250, "tiny_gsm": 120}  # rough, incl. few-shot examples
+PROMPT_TOKENS = {"gsm8k": 900, "mathqa": 250, "tiny_gsm": 120, "tiny_gsm_hard": 250}  # rough, incl. few-shot examples
 
 
 @dataclass
@@ -51,8 +51,8 @@ def _problems(params: dict) -> int | None:
                 n = sum(1 for line in f if line.strip())
         except OSError:
             n = None
-    if n is None and params["task"] == "tiny_gsm":
-        p = Path(__file__).resolve().parent.parent / "zoo" / "tiny-reasoner" / "data" / f"{params['split']}.jsonl"
+    if n is None and zoo.is_bundled_task(params["task"]):
+        p = zoo.task_data_path(params["task"], params["split"])
         try:
             n = sum(1 for line in p.open("rb") if line.strip())
         except OSError:

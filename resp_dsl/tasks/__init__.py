@@ -5,7 +5,7 @@
     >>> prompt = task.build_prompt(ex[0], tokenizer)          # 8-shot CoT, chat template
     >>> task.is_correct(task.extract(model_text), ex[0])
 
-Names: ``gsm8k``, ``mathqa``, ``tiny_gsm`` and ``jsonl:PATH``.
+Names: ``gsm8k``, ``mathqa``, ``tiny_gsm``, ``tiny_gsm_hard`` and ``jsonl:PATH``.
 """
 
 from __future__ import annotations
@@ -16,17 +16,18 @@ from typing import Any
 from resp_dsl.tasks.base import Example, Task, TaskError
 from resp_dsl.tasks.gsm8k import Gsm8kTask
 from resp_dsl.tasks.mathqa import MathQaTask
-from resp_dsl.tasks.synthetic import JsonlTask, TinyGsmTask
+from resp_dsl.tasks.synthetic import JsonlTask, TinyGsmHardTask, TinyGsmTask
 
 TASKS: dict[str, type[Task]] = {
     "gsm8k": Gsm8kTask,
     "mathqa": MathQaTask,
     "tiny_gsm": TinyGsmTask,
+    "tiny_gsm_hard": TinyGsmHardTask,
 }
 
 
 def get_task(name: str, **opts: Any) -> Task:
-    """The task called ``name`` (``gsm8k``, ``mathqa``, ``tiny_gsm``, ``jsonl:PATH``), built with ``opts``."""
+    """The task called ``name`` (``gsm8k``, ``mathqa``, ``tiny_gsm``, ``tiny_gsm_hard``, ``jsonl:PATH``), built with ``opts``."""
     if name.startswith("jsonl:"):
         return JsonlTask(name[len("jsonl:"):], **opts)
     cls = TASKS.get(name)

@@ -1,8 +1,9 @@
 """The bundled synthetic GSM8K-style task of the tiny models, and user JSONL tasks.
 
-``tiny_gsm`` reads ``resp_dsl.zoo.data_path("tiny-reasoner", split)`` (GSM8K schema). It is
-zero-shot: the bundled model answers a bare question in its own format,
-``<think>5*3=15. 12+15=27.</think> #### 27``.
+``tiny_gsm`` reads ``resp_dsl.zoo.data_path("tiny-reasoner", split)`` and ``tiny_gsm_hard``
+``resp_dsl.zoo.data_path("tiny-rlm", split)`` (GSM8K schema; which model's data a task reads is
+said once, in ``resp_dsl.zoo.spec.MODELS``). Both are zero-shot: the bundled model answers a bare
+question in its own format, ``<think>5*3=15. 12+15=27.</think> #### 27``.
 
 ``jsonl:PATH`` is any JSONL file in GSM8K's schema (or with ``question_field`` /
 ``answer_field`` renamed); the answer is the number after ``####``, or the whole field.
@@ -18,7 +19,7 @@ from resp_dsl.tasks.gsm8k import NumericTask
 
 
 class TinyGsmTask(NumericTask):
-    """The bundled synthetic task (splits train / validation / test), 0-shot."""
+    """The bundled synthetic task of ``tiny-reasoner`` (splits train / validation / test), 0-shot."""
 
     name = "tiny_gsm"
     version = 1
@@ -26,7 +27,8 @@ class TinyGsmTask(NumericTask):
     stop = ("<|im_end|>",)
     splits = ("train", "validation", "test")
 
-    def __init__(self, *, model: str = "tiny-reasoner", data_files: dict[str, Any] | None = None, **kwargs: Any):
+    def __init__(self, *, model: str | None = None, data_files: dict[str, Any] | None = None, **kwargs: Any):
+        model = model or _zoo_model_of(self.name)
         if data_files is None and "data_dir" not in kwargs:
             data_files = _zoo_files(model, self.splits)
         self.model = model
@@ -34,6 +36,19 @@ class TinyGsmTask(NumericTask):
 
     def fingerprint(self) -> dict[str, Any]:
         return {**super().fingerprint(), "model": self.model}
+
+
+class TinyGsmHardTask(TinyGsmTask):
+    """The harder bundled task of ``tiny-rlm``: 4-8 steps, answered in a trace that varies between samples."""
+
+    name = "tiny_gsm_hard"
+    version = 1
+
+
+def _zoo_model_of(task: str) -> str:
+    from resp_dsl.zoo import model_for_task
+
+    return model_for_task(task)
 
 
 def _zoo_files(model: str, splits: tuple[str, ...]) -> dict[str, str]:
@@ -90,4 +105,4 @@ class JsonlTask(NumericTask):
                 "answer_field": self.answer_field}
 
 
-__all__ = ["JsonlTask", "Task", "TinyGsmTask"]
+__all__ = ["JsonlTask", "Task", "TinyGsmHardTask", "TinyGsmTask"]

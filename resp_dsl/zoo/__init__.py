@@ -3,8 +3,10 @@
 >>> from resp_dsl import zoo
 >>> zoo.path("tiny-reasoner")            # HF-format directory, loads offline
 >>> zoo.data_path("tiny-reasoner", "test")  # GSM8K-schema JSONL
+>>> zoo.path("tiny-rlm")                 # the deeper, redundant, stochastic one
 
-Nothing here imports torch.
+What each model is (architecture, training, task) is in `resp_dsl.zoo.spec.MODELS`;
+this module is the one place that knows where their files lie. Nothing here imports torch.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ import os
 import tempfile
 from pathlib import Path
 
+from resp_dsl.zoo.spec import MODELS as _SPECS
+
 ROOT = Path(__file__).resolve().parent
-MODELS = ("tiny-reasoner",)
+MODELS = tuple(_SPECS)
 SPLITS = ("train", "validation", "test")
 
 
@@ -45,6 +49,23 @@ def data_path(name: str = "tiny-reasoner", split: str = "test") -> Path:
     return ROOT / name / "data" / f"{split}.jsonl"
 
 
+def model_for_task(task: str) -> str:
+    """The bundled model whose data a bundled task (``tiny_gsm``, ``tiny_gsm_hard``) reads."""
+    for name, spec in _SPECS.items():
+        if spec.task == task:
+            return name
+    raise ZooError(f"no bundled model has the task {task!r}")
+
+
+def task_data_path(task: str, split: str) -> Path:
+    """The JSONL split of a bundled task."""
+    return data_path(model_for_task(task), split)
+
+
+def is_bundled_task(task: str) -> bool:
+    return any(spec.task == task for spec in _SPECS.values())
+
+
 def available() -> list[dict]:
     """What `resp-dsl ls` shows about bundled models."""
     out = []
@@ -57,12 +78,10 @@ def available() -> list[dict]:
 
 def write_data(name: str = "tiny-reasoner", out: Path | None = None, *, force: bool = False) -> Path:
     """Generate the task's splits and write them atomically as JSONL."""
-    from resp_dsl.zoo import synthetic
-
     _check_name(name)
     out = Path(out) if out else ROOT / name / "data"
     out.mkdir(parents=True, exist_ok=True)
-    splits = synthetic.generate_all_splits()
+    splits = _SPECS[name].task_generator().generate_all_splits()
     for split, problems in splits.items():
         target = out / f"{split}.jsonl"
         if target.exists() and not force:

@@ -1,9 +1,21 @@
-"""Measure a bundled model and write its model card (``resp-dsl zoo card tiny-reasoner``).
+"""Measure a bundled model and write its model card (``resp-dsl zoo card NAME [--section S]``).
 
-Every figure in the card is measured by this code on the machine it runs on:
-dense accuracy (sampled and greedy), accuracy after data-free magnitude
-pruning, and generation throughput. Training figures come from the training
-run's own summary (``training.json`` beside the weights).
+The card is made of sections, each measured by one function here and stored in
+``card.json`` beside the weights together with the exact command that produced it,
+so a card can be filled in one section at a time and every figure names its command:
+
+* ``dense``: greedy and sampled (T=0.6, top-p 0.95) accuracy on the test split, 95% Wilson intervals;
+* ``diversity``: two sampled traces per prompt (seeds 0 and 1): how many differ, and the mean
+  decode entropy / NLL of the model on its own sampled tokens;
+* ``sensitivity``: greedy accuracy on the validation split with one structure removed (masked):
+  every query head, every KV group, a seeded sample of MLP channels;
+* ``magnitude``: data-free magnitude pruning to 20/30/40% of prunable parameters, sampled;
+* ``taylor``: one-shot Taylor (decode-only loss) on 128 self-generated traces, 30%, three
+  calibration seeds.
+
+Pruning goes through the project's engine (`resp_dsl.pruning`: score, select, apply). A section
+that is not measured yet is rendered with the command that measures it. Training figures come
+from the training run's own summary (``training.json``).
 """
 
 from __future__ import annotations
@@ -11,61 +23,475 @@ from __future__ import annotations
 import json
 import os
 import platform
+import random
 import time
 from pathlib import Path
 
+SECTIONS = ("dense", "diversity", "sensitivity", "magnitude", "taylor")
 PRUNE_TARGETS = (0.2, 0.3, 0.4)
+TAYLOR_TARGET = 0.3
+TAYLOR_SEEDS = (0, 1, 2)
+CALIBRATION_N = 128
+SENSITIVITY_N = 100  # validation problems per single-structure measurement
+SENSITIVITY_CHANNELS = 32  # MLP channels sampled (seeded) for the profile
+SAMPLING = {"temperature": 0.6, "top_p": 0.95}
+COST_LIMIT_POINTS = 5.0  # the issue's bar: no single structure may cost more than this
 
 
-def measure(name: str = "tiny-reasoner", *, n: int = 500, seed: int = 0, threads: int = 2, progress=None) -> dict:
+def protect_spec():
+    """First and last blocks kept: int(0.1·L) blocks at the front (at least block 0), and the last."""
+    from resp_dsl.pruning.select import ProtectSpec
+
+    return ProtectSpec(first_fraction=0.1, last=True, blocks=(0,))
+
+
+def command(name: str, section: str, opts: dict) -> str:
+    args = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in opts.items())
+    return f"resp-dsl zoo card {name} --section {section}" + (f" {args}" if args else "")
+
+
+# -- sections ------------------------------------------------------------------------------------------
+
+def measure_dense(model, tok, name: str, *, n: int, seed: int, progress=None, **_) -> dict:
+    from resp_dsl.zoo.evaluate import accuracy
+
+    return {"greedy": accuracy(model, tok, name=name, n=n, temperature=0.0, seed=seed, progress=progress),
+            "sampled": accuracy(model, tok, name=name, n=n, seed=seed, progress=progress, **SAMPLING)}
+
+
+def measure_diversity(model, tok, name: str, *, n: int, seed: int, progress=None, **_) -> dict:
+    """Two sampled traces per prompt (seeds `seed`, `seed`+1); entropy and NLL on the first seed's tokens."""
+    from resp_dsl.zoo.evaluate import generate_on_task
+
+    _, a, ca, _ = generate_on_task(model, tok, name=name, n=n, seed=seed, progress=progress, **SAMPLING)
+    _, b, cb, _ = generate_on_task(model, tok, name=name, n=n, seed=seed + 1, progress=progress, **SAMPLING)
+    differ = sum(x.text != y.text for x, y in zip(a, b))
+    stats = decode_statistics(model, tok, a, temperature=SAMPLING["temperature"])
+    return {"n": len(a), "seeds": [seed, seed + 1], "differ": differ, "differ_fraction": differ / max(1, len(a)),
+            "accuracy_seeds": [sum(ca) / max(1, len(ca)), sum(cb) / max(1, len(cb))], **stats}
+
+
+def decode_statistics(model, tok, gens, *, temperature: float) -> dict:
+    """Mean over generated tokens of: entropy of the sampling distribution at `temperature` and at T=1,
+    and NLL (T=1) of the token that was sampled, all in nats/token (teacher-forced on prompt + generation)."""
     import torch
+
+    ent_t = ent_1 = nll = 0.0
+    count = 0
+    model.eval()
+    with torch.no_grad():
+        for g in gens:
+            if not g.token_ids:
+                continue
+            prompt_ids = tok(g.prompt, add_special_tokens=False)["input_ids"]
+            ids = torch.tensor([prompt_ids + list(g.token_ids)])
+            logits = model(input_ids=ids).logits[0, len(prompt_ids) - 1 : -1].float()
+            targets = ids[0, len(prompt_ids):]
+            logp = torch.log_softmax(logits, -1)
+            logp_t = torch.log_softmax(logits / temperature, -1)
+            ent_1 += float(-(logp.exp() * logp).sum())
+            ent_t += float(-(logp_t.exp() * logp_t).sum())
+            nll += float(-logp.gather(1, targets[:, None]).sum())
+            count += len(targets)
+    c = max(1, count)
+    return {"tokens": count, "entropy_T": round(ent_t / c, 4), "entropy_T1": round(ent_1 / c, 4),
+            "nll_T1": round(nll / c, 4), "entropy_temperature": temperature}
+
+
+def single_structures(dims, *, n_channels: int, seed: int) -> list[tuple[str, int, int]]:
+    """(kind, block, index) of every query head, every KV group, and `n_channels` seeded MLP channels."""
+    out = [("head", l, h) for l in range(dims.num_layers) for h in range(dims.num_heads)]
+    out += [("kv_group", l, g) for l in range(dims.num_layers) for g in range(dims.num_kv_heads)]
+    pairs = [(l, c) for l in range(dims.num_layers) for c in range(dims.intermediate_size)]
+    out += [("channel", l, c) for l, c in sorted(random.Random(seed).sample(pairs, n_channels))]
+    return out
+
+
+def layout_without(dims, kind: str, layer: int, index: int) -> list[dict[str, list[int]]]:
+    """The dense layout less one structure (a KV group takes its query heads with it)."""
+    from resp_dsl.pruning.state import full_layout
+
+    layout = full_layout(dims)
+    block = layout[layer]
+    if kind == "head":
+        block["q_heads"] = [h for h in block["q_heads"] if h != index]
+    elif kind == "kv_group":
+        block["kv_heads"] = [g for g in block["kv_heads"] if g != index]
+        block["q_heads"] = [h for h in block["q_heads"] if h // dims.heads_per_group != index]
+    elif kind == "channel":
+        block["channels"] = [c for c in block["channels"] if c != index]
+    else:
+        raise ValueError(f"unknown structure kind {kind!r}")
+    return layout
+
+
+def without(model, kind: str, layer: int, index: int):
+    """A masked copy of `model` with one structure removed."""
+    import copy
+
+    from resp_dsl.pruning.apply import apply_selection
+    from resp_dsl.pruning.state import dense_dims
+
+    pruned = copy.deepcopy(model)
+    apply_selection(pruned, {"layers": layout_without(dense_dims(model), kind, layer, index)}, mode="masked")
+    return pruned
+
+
+def measure_sensitivity(model, tok, name: str, *, n: int, seed: int, progress=None, resume=None, save=None) -> dict:
+    """Greedy validation accuracy with each single structure removed.
+
+    Resumable: `resume` is a partial result of an earlier call with the same n and seed (its
+    measured structures are kept when the dense baseline reproduces); `save(figures)` is called
+    with a partial result every few structures.
+    """
+    from resp_dsl.pruning.state import dense_dims
+    from resp_dsl.zoo.evaluate import bits, generate_on_task
+
+    def greedy(m):
+        _, _, correct, _ = generate_on_task(m, tok, name=name, n=n, split="validation", temperature=0.0,
+                                            batch_size=n)
+        return correct
+
+    base = greedy(model)
+    structures = single_structures(dense_dims(model), n_channels=SENSITIVITY_CHANNELS, seed=seed)
+    done = {}
+    if resume and resume.get("dense_bits") == bits(base) and resume.get("n") == n:
+        done = {(r["kind"], r["layer"], r["index"]): r for r in resume["profile"]}
+    base_acc = sum(base) / len(base)
+    profile = []
+    for i, key in enumerate(structures):
+        if key not in done:
+            correct = greedy(without(model, *key))
+            acc = sum(correct) / len(correct)
+            done[key] = {"kind": key[0], "layer": key[1], "index": key[2], "accuracy": acc,
+                         "drop_points": round(100 * (base_acc - acc), 2), "correct_bits": bits(correct)}
+            if save and len(done) % 8 == 0:
+                save(_sensitivity_figures(base, [done[k] for k in structures if k in done], len(structures), n, seed))
+        profile.append(done[key])
+        if progress:
+            progress(i + 1, len(structures))
+    return _sensitivity_figures(base, profile, len(structures), n, seed)
+
+
+def _sensitivity_figures(base: list[bool], profile: list[dict], total: int, n: int, seed: int) -> dict:
+    from resp_dsl.zoo.evaluate import bits
+
+    complete = len(profile) == total
+    summary = {}
+    for kind in ("head", "kv_group", "channel"):
+        drops = [r["drop_points"] for r in profile if r["kind"] == kind]
+        if drops:
+            summary[kind] = {"count": len(drops), "max_drop_points": max(drops),
+                             "mean_drop_points": round(sum(drops) / len(drops), 2),
+                             "over_limit": sum(d > COST_LIMIT_POINTS for d in drops)}
+    worst = max(profile, key=lambda r: r["drop_points"]) if profile else None
+    if complete:  # only the worst structure keeps its per-problem bits (the spot check re-measures it)
+        profile = [r if r is worst else {k: v for k, v in r.items() if k != "correct_bits"} for r in profile]
+    return {"split": "validation", "n": n, "dense_accuracy": sum(base) / len(base), "dense_bits": bits(base),
+            "channel_sample_seed": seed, "limit_points": COST_LIMIT_POINTS, "complete": complete,
+            "measured_structures": len(profile), "total_structures": total, "summary": summary,
+            "worst": {k: worst[k] for k in ("kind", "layer", "index", "drop_points")} if worst else None,
+            "profile": profile}
+
+
+def measure_magnitude(model, tok, name: str, *, n: int, seed: int, progress=None, **_) -> dict:
+    import copy
 
     from resp_dsl.pruning.apply import apply_selection
     from resp_dsl.pruning.scoring import score_structures
-    from resp_dsl.pruning.select import ProtectSpec, select_structures
-    from resp_dsl.zoo.evaluate import accuracy, load_bundled
+    from resp_dsl.pruning.select import select_structures
+    from resp_dsl.zoo.evaluate import accuracy
 
-    torch.set_num_threads(threads)
-    model, tok = load_bundled(name)
-    out: dict = {"n": n, "seed": seed, "threads": threads, "machine": _machine()}
-    t0 = time.perf_counter()
-    out["dense_sampled"] = accuracy(model, tok, n=n, temperature=0.6, top_p=0.95, seed=seed, progress=progress)
-    out["dense_greedy"] = accuracy(model, tok, n=n, temperature=0.0, seed=seed, progress=progress)
-    # Data-free magnitude pruning, first and last blocks kept, masked (the reference's way).
-    protect = ProtectSpec(first_fraction=0.0, last=True, blocks=(0,))
     scores = score_structures(model, [], method="magnitude")
-    out["magnitude"] = {}
+    out = {}
     for target in PRUNE_TARGETS:
-        import copy
-
         pruned = copy.deepcopy(model)
-        sel = select_structures(pruned, scores, target=target, basis="params", protect=protect, normalize="type")
+        sel = select_structures(pruned, scores, target=target, basis="params", protect=protect_spec(), normalize="type")
         apply_selection(pruned, sel, mode="masked")
-        res = accuracy(pruned, tok, n=n, temperature=0.6, top_p=0.95, seed=seed, progress=progress)
-        out["magnitude"][str(target)] = {"achieved": sel.achieved, **res}
-    out["measure_seconds"] = round(time.perf_counter() - t0, 1)
-    return out
+        out[str(target)] = {"achieved": sel.achieved,
+                            **accuracy(pruned, tok, name=name, n=n, seed=seed, progress=progress, **SAMPLING)}
+    return {"protected": protect_spec().protected(model.config.num_hidden_layers), "targets": out}
 
+
+def self_generated_samples(model, tok, name: str, *, n: int, seed: int):
+    """`n` calibration samples: the model's own sampled answers to `n` seeded training prompts."""
+    from resp_dsl.generation.hf import generate
+    from resp_dsl.pruning.calib import CalibSample
+    from resp_dsl.tasks import get_task
+    from resp_dsl.zoo.spec import get
+
+    spec = get(name)
+    task = get_task(spec.task)
+    examples = task.load("train", limit=n, seed=seed, shuffle=True)
+    prompts = [task.build_prompt(ex, tok) for ex in examples]
+    gens = generate(model, tok, prompts, max_new_tokens=spec.max_new_tokens, seed=seed, stop=list(task.stop),
+                    **SAMPLING)
+    samples = []
+    for g in gens:
+        prompt_ids = tok(g.prompt, add_special_tokens=False)["input_ids"]
+        samples.append(CalibSample(prompt_ids + list(g.token_ids), len(prompt_ids)))
+    return samples
+
+
+def measure_taylor(model, tok, name: str, *, n: int, seed: int, progress=None, **_) -> dict:
+    import copy
+    import statistics
+
+    from resp_dsl.pruning.apply import apply_selection
+    from resp_dsl.pruning.scoring import score_structures
+    from resp_dsl.pruning.select import select_structures
+    from resp_dsl.zoo.evaluate import accuracy
+
+    runs = []
+    for cal_seed in TAYLOR_SEEDS:
+        samples = self_generated_samples(model, tok, name, n=CALIBRATION_N, seed=cal_seed)
+        scores = score_structures(model, samples, method="taylor", loss="decode_only")
+        pruned = copy.deepcopy(model)
+        sel = select_structures(pruned, scores, target=TAYLOR_TARGET, basis="params", protect=protect_spec(),
+                                normalize="type")
+        apply_selection(pruned, sel, mode="masked")
+        res = accuracy(pruned, tok, name=name, n=n, seed=seed, progress=progress, **SAMPLING)
+        runs.append({"calibration_seed": cal_seed, "achieved": sel.achieved, **res})
+    accs = [r["accuracy"] for r in runs]
+    return {"target": TAYLOR_TARGET, "calibration_n": CALIBRATION_N, "loss": "decode_only",
+            "mean": statistics.mean(accs), "stdev": statistics.stdev(accs) if len(accs) > 1 else 0.0,
+            "min": min(accs), "max": max(accs), "runs": runs}
+
+
+MEASURE = {"dense": measure_dense, "diversity": measure_diversity, "sensitivity": measure_sensitivity,
+           "magnitude": measure_magnitude, "taylor": measure_taylor}
+DEFAULT_N = {"dense": 500, "diversity": 200, "sensitivity": SENSITIVITY_N, "magnitude": 500, "taylor": 500}
+
+
+# -- card file -----------------------------------------------------------------------------------------
 
 def _machine() -> dict:
     return {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(), "python": platform.python_version()}
 
 
-def render(name: str, figures: dict, training: dict) -> str:
+def read_card(model_dir: Path) -> dict:
+    p = Path(model_dir) / "card.json"
+    if not p.is_file():
+        return {"sections": {}}
+    card = json.loads(p.read_text(encoding="utf-8"))
+    if "sections" not in card:  # tiny-reasoner's first card: one flat measurement
+        return {"sections": {}, "legacy": card}
+    return card
+
+
+def measure_section(name: str, section: str, *, n: int | None = None, seed: int = 0, threads: int = 2,
+                    model_dir: Path | None = None, progress=None, resume=None, save=None) -> dict:
+    """Measure one section; the result records its command, time and machine.
+
+    `resume`/`save` (sections that support them: sensitivity) continue an earlier partial
+    measurement and store progress: `save(section_result)`.
+    """
+    import torch
+
+    from resp_dsl.zoo.evaluate import load_bundled
+
+    if section not in MEASURE:
+        raise ValueError(f"unknown card section {section!r}; choose from {', '.join(SECTIONS)}")
+    torch.set_num_threads(threads)
+    model, tok = load_bundled(name, model_dir)
+    n = n or DEFAULT_N[section]
+    opts = {"n": n, "seed": seed, "threads": threads}
+    t0 = time.perf_counter()
+
+    def result(figures):
+        return {"command": command(name, section, opts), "n": n, "seed": seed, "threads": threads,
+                "seconds": round(time.perf_counter() - t0, 1), "machine": _machine(),
+                "measured": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "figures": figures}
+
+    figures = MEASURE[section](model, tok, name, n=n, seed=seed, progress=progress, resume=resume,
+                               save=(lambda f: save(result(f))) if save else None)
+    return result(figures)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+
+
+def write_card(name: str = "tiny-reasoner", *, sections=None, n: int | None = None, seed: int = 0, threads: int = 2,
+               model_dir: Path | None = None, progress=None) -> Path:
+    """Measure `sections` (default: all the model's), merge them into card.json, re-render README.md."""
+    from resp_dsl import zoo
+
+    model_dir = Path(model_dir or zoo.path(name))
+
+    def store(section, result):
+        card = read_card(model_dir)  # re-read: another section may have landed meanwhile
+        card["sections"][section] = result
+        _write_atomic(model_dir / "card.json", json.dumps(card, indent=1))
+        render_to(name, model_dir)
+
+    for section in sections or SECTIONS:
+        previous = read_card(model_dir)["sections"].get(section)
+        resume = None
+        if previous and previous["figures"].get("complete") is False and previous["seed"] == seed:
+            resume = previous["figures"]  # a partial measurement: continue it
+        result = measure_section(name, section, n=n, seed=seed, threads=threads, model_dir=model_dir,
+                                 progress=progress, resume=resume, save=lambda r, s=section: store(s, r))
+        store(section, result)
+    return model_dir / "README.md"
+
+
+def render_to(name: str, model_dir: Path) -> Path:
+    training = json.loads((model_dir / "training.json").read_text()) if (model_dir / "training.json").is_file() else {}
+    _write_atomic(model_dir / "README.md", render(name, read_card(model_dir), training))
+    return model_dir / "README.md"
+
+
+# -- rendering -----------------------------------------------------------------------------------------
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def _acc(r: dict) -> str:
+    lo, hi = r.get("ci95", (None, None))
+    ci = f" [{_pct(lo)}, {_pct(hi)}]" if lo is not None else ""
+    return f"**{_pct(r['accuracy'])}** ({r['correct']}/{r['n']}){ci}"
+
+
+def _missing(name: str, section: str) -> str:
+    return (f"*Not measured yet.* Run `{command(name, section, {'n': DEFAULT_N[section], 'seed': 0, 'threads': 2})}` "
+            f"to fill this section in.\n")
+
+
+def _head(sec: dict) -> str:
+    return f"Measured by `{sec['command']}` ({sec['seconds']} s, {sec['measured']}).\n\n"
+
+
+def render_dense(name, sec):
+    f = sec["figures"]
+    return _head(sec) + (
+        f"First {f['greedy']['n']} problems of the test split, exact match on the number after `####`, "
+        "95% Wilson intervals:\n\n| decoding | accuracy |\n|---|---|\n"
+        f"| greedy | {_acc(f['greedy'])} |\n"
+        f"| sampled, T=0.6, top-p 0.95, seed {f['sampled']['seed']} | {_acc(f['sampled'])} |\n\n"
+        f"Generation throughput (hf backend, batch {f['sampled']['batch_size']}, {sec['threads']} threads): "
+        f"**{f['sampled']['tokens_per_s']} generated tokens/s**.\n")
+
+
+def render_diversity(name, sec):
+    f = sec["figures"]
+    return _head(sec) + (
+        f"Each of the first {f['n']} test prompts sampled twice (T=0.6, top-p 0.95, seeds {f['seeds'][0]} and "
+        f"{f['seeds'][1]}):\n\n| | |\n|---|---|\n"
+        f"| prompts whose two traces differ | **{f['differ']}/{f['n']} = {_pct(f['differ_fraction'])}** |\n"
+        f"| mean decode entropy at T={f['entropy_temperature']} (nats/token) | **{f['entropy_T']}** |\n"
+        f"| mean decode entropy at T=1 (nats/token) | {f['entropy_T1']} |\n"
+        f"| mean NLL of the sampled tokens, T=1 (nats/token) | {f['nll_T1']} |\n"
+        f"| accuracy of the two samples | {_pct(f['accuracy_seeds'][0])}, {_pct(f['accuracy_seeds'][1])} |\n\n"
+        f"(Over {f['tokens']} generated tokens of the first seed, teacher-forced.)\n")
+
+
+def render_sensitivity(name, sec):
+    f = sec["figures"]
+    heads = [r for r in f["profile"] if r["kind"] == "head"]
+    groups = [r for r in f["profile"] if r["kind"] == "kv_group"]
+    chans = [r for r in f["profile"] if r["kind"] == "channel"]
+
+    def grid(rows, label):
+        if not rows:
+            return "(not measured yet)\n"
+        cells = {(r["layer"], r["index"]): r["drop_points"] for r in rows}
+        width = 1 + max(r["index"] for r in rows)
+        out = "| block | " + " | ".join(f"{label}{j}" for j in range(width)) + " |\n"
+        out += "|---" * (width + 1) + "|\n"
+        for layer in sorted({r["layer"] for r in rows}):
+            out += f"| {layer} | " + " | ".join(f"{cells[(layer, j)]:+.0f}" if (layer, j) in cells else "·"
+                                                for j in range(width)) + " |\n"
+        return out
+
+    lines = "\n".join(
+        f"| {k.replace('_', ' ')}s | {v['count']} | {v['max_drop_points']:.0f} | {v['mean_drop_points']:.1f} | {v['over_limit']} |"
+        for k, v in f["summary"].items())
+    w = f["worst"]
+    partial = "" if f.get("complete", True) else (
+        f"**Partial**: {f['measured_structures']} of {f['total_structures']} structures measured so far; the "
+        "same command continues the measurement.\n\n")
+    chan_list = ", ".join(f"{r['layer']}.{r['index']}: {r['drop_points']:+.0f}" for r in chans) or "not measured yet"
+    worst = (f"Worst single structure: {w['kind'].replace('_', ' ')} {w['index']} of block {w['layer']} "
+             f"({w['drop_points']:+.0f} points).\n\n") if w else ""
+    vacuous = "" if 100 * f["dense_accuracy"] >= 2 * f["limit_points"] else (
+        f"**Vacuous here**: no removal can cost more than the dense accuracy ({_pct(f['dense_accuracy'])}), so "
+        "this profile says nothing about redundancy until the model solves the task.\n\n")
+    return _head(sec) + partial + vacuous + (
+        f"Greedy accuracy on the first {f['n']} validation problems with exactly one structure removed "
+        f"(masked through `resp_dsl.pruning`); dense: {_pct(f['dense_accuracy'])}. Drops in points "
+        f"(positive = worse); the bar is {f['limit_points']:.0f} points.\n\n"
+        "| structures | measured | max drop | mean drop | over the bar |\n|---|---|---|---|---|\n"
+        f"{lines}\n\n{worst}"
+        f"Every query head (drop in points):\n\n{grid(heads, 'h')}\n"
+        f"Every KV group (its query heads removed with it):\n\n{grid(groups, 'g')}\n"
+        f"MLP channels (block.channel: drop), {SENSITIVITY_CHANNELS} sampled with seed {f['channel_sample_seed']}: "
+        f"{chan_list}.\n")
+
+
+def render_magnitude(name, sec):
+    f = sec["figures"]
+    rows = "\n".join(f"| {int(100 * float(k))}% | {_pct(v['achieved'])} | {_acc(v)} |" for k, v in f["targets"].items())
+    return _head(sec) + (
+        "Lowest-magnitude query heads and MLP channels masked to the target fraction of prunable parameters "
+        f"(blocks {f['protected']} kept), sampled at T=0.6, first {sec['n']} test problems. Data-free, for "
+        "realism: real LLMs collapse under it. Not a tuning target.\n\n"
+        f"| target | achieved | accuracy |\n|---|---|---|\n{rows}\n")
+
+
+def render_taylor(name, sec):
+    f = sec["figures"]
+    rows = "\n".join(f"| {r['calibration_seed']} | {_pct(r['achieved'])} | {_acc(r)} |" for r in f["runs"])
+    return _head(sec) + (
+        f"One-shot Taylor scores (decode-only loss) on {f['calibration_n']} self-generated traces "
+        f"(T=0.6 answers to training prompts drawn with the calibration seed), pruned to {int(100 * f['target'])}% "
+        f"in one step, sampled at T=0.6 on the first {sec['n']} test problems:\n\n"
+        f"| calibration seed | achieved | accuracy |\n|---|---|---|\n{rows}\n\n"
+        f"Mean **{_pct(f['mean'])}**, standard deviation {100 * f['stdev']:.1f} points, "
+        f"range {_pct(f['min'])} to {_pct(f['max'])}.\n")
+
+
+RENDER = {"dense": ("Accuracy", render_dense), "diversity": ("Stochasticity: decode entropy and trace diversity", render_diversity),
+          "sensitivity": ("Redundancy: single-structure sensitivity profile", render_sensitivity),
+          "magnitude": ("Data-free magnitude pruning", render_magnitude),
+          "taylor": ("One-shot Taylor, self-generated calibration, three seeds", render_taylor)}
+
+
+def render(name: str, card: dict, training: dict) -> str:
+    from resp_dsl.zoo.spec import get
+
+    spec = get(name)
     t = training.get("training", {})
     ts = training.get("train_spec", {})
     ms = training.get("model_spec", {})
-    d, g = figures["dense_sampled"], figures["dense_greedy"]
-    rows = "\n".join(
-        f"| {int(100 * float(k))}% | {100 * v['achieved']:.1f}% | {100 * v['accuracy']:.1f}% ({v['correct']}/{v['n']}) |"
-        for k, v in figures["magnitude"].items())
+    drop = ts.get("dropout")
+    dropout = (f"Structured dropout during training only (per sequence, per block): each query head dropped with "
+               f"p={drop['head']}, each KV group with p={drop['kv_group']}, each group of "
+               f"{drop['channel_group_size']} MLP channels with p={drop['channel_group']}, kept ones rescaled; "
+               "chosen a priori so that no single structure is critical, not tuned on pruning results.\n"
+               if drop else "No dropout.\n")
+    body = []
+    for section in SECTIONS:
+        title, fn = RENDER[section]
+        sec = card["sections"].get(section)
+        body.append(f"## {title}\n" + (fn(name, sec) if sec else _missing(name, section)))
+    segments = "; ".join(f"`{c}`" for c in t.get("commands", [])) or "not recorded"
     return f"""# {name}
 
-The bundled tiny reasoning model of resp-dsl: a {t.get('parameters', 0) / 1e6:.2f}M-parameter model of
-`transformers`' **Qwen3** architecture, trained from scratch by `resp-dsl zoo train {name}` on the
-project's own synthetic GSM8K-style task plus generic text. It exists so that every recipe runs,
-and shows the paper's effects, on a CPU in minutes. Load it offline with
-`AutoModelForCausalLM.from_pretrained(resp_dsl.zoo.path("{name}"))`.
+{_status(spec, card)}{spec.summary}. A {t.get('parameters', 0) / 1e6:.2f}M-parameter model of `transformers`' **Qwen3**
+architecture, trained from scratch by `resp-dsl zoo train {name}` on the project's own synthetic
+task `{spec.task}` plus generic text. Load it offline with
+`AutoModelForCausalLM.from_pretrained(resp_dsl.zoo.path("{name}"))`; recipes name it `model "zoo:{name}"`.
+
+Every figure below is measured by the command written next to it (`resp-dsl zoo card {name} --section S`),
+and stored with it in `card.json`.
 
 ## Architecture
 | | |
@@ -78,63 +504,51 @@ and shows the paper's effects, on a CPU in minutes. Load it offline with
 | q_norm / k_norm | yes (Qwen3) |
 | embeddings | tied |
 | tokenizer | one token per character, Qwen3-style chat template with `enable_thinking` |
+| generation defaults | T=0.6, top-p 0.95, top-k 20 (Qwen3's thinking-mode defaults) |
 
 ## Data
-- **Reasoning task** (`tiny_gsm`): procedurally generated multi-step word problems (2-4 steps of + - x /,
-  exact integer results up to 200), splits in `resp_dsl/zoo/{name}/data/` in GSM8K's schema
-  (`question`, and `answer` = a human-style worked solution ending in `#### N`). The model never saw
-  the gold solutions: it was trained to answer in its own terse thinking style,
-  `<think>12-5=7. 7*3=21.</think> #### 21`, so calibrating on gold solutions and on its own traces differ.
-  Training problems are drawn fresh every step from a seeded generator and never repeat a test or
-  validation question.
+{_data_text(spec)}
 - **Generic text**: the docstrings of the Python standard library of the interpreter that trained it
-  (read with `ast`, never imported; corpus sha256 `{t.get('generic_corpus_sha256', '?')[:16]}…`), about
-  {100 * ts.get('generic_batch', 0) / max(1, ts.get('generic_batch', 0) + ts.get('task_batch', 0)):.0f}% of the sequences of every batch, loss on every token.
+  (read with `ast`, never imported; corpus sha256 `{t.get('generic_corpus_sha256', '?')[:16]}…`),
+  {ts.get('generic_batch')} of the {ts.get('generic_batch', 0) + ts.get('task_batch', 0)} sequences of every batch, loss on every token.
 
 ## Training
-`resp-dsl zoo train {name}` (seed {ts.get('seed')}): {t.get('steps')} steps of {ts.get('task_batch')} task +
-{ts.get('generic_batch')} generic sequences, AdamW (lr {ts.get('lr')}, cosine, warmup {ts.get('warmup')}),
-bf16 autocast on CPU with fp32 weights, {ts.get('threads')} threads.
-Measured training throughput: **{t.get('train_tokens_per_s_median')} tokens/s** (median over steps,
-padding excluded). {training.get('wall_note', '')}
+Commands: {segments} (seed {ts.get('seed')}). {t.get('steps')} steps of {ts.get('task_batch')} task +
+{ts.get('generic_batch')} generic sequences, AdamW (lr {ts.get('lr')}, cosine to {ts.get('min_lr_ratio')}×, warmup
+{ts.get('warmup')}), bf16 autocast on CPU with fp32 weights, {ts.get('threads')} threads.
+{dropout}
+Measured training throughput: **{t.get('train_tokens_per_s_median')} tokens/s** (median over steps, padding
+excluded). Wall time recorded by the trainer: {_wall(t)}. {training.get('wall_note', '')}
 
-## Accuracy (measured by `resp-dsl zoo card {name}`)
-First {d['n']} problems of the test split, exact match on the number after `####`:
-
-| decoding | accuracy |
-|---|---|
-| sampled, T=0.6, top-p 0.95, seed {figures['seed']} | **{100 * d['accuracy']:.1f}%** ({d['correct']}/{d['n']}) |
-| greedy | **{100 * g['accuracy']:.1f}%** ({g['correct']}/{g['n']}) |
-
-Generation throughput (hf backend, batch {d['batch_size']}, {figures['threads']} threads):
-**{d['tokens_per_s']} generated tokens/s**.
-
-### Data-free magnitude pruning (for realism, not a tuning target)
-Lowest-magnitude query heads and MLP channels masked to the target fraction of prunable
-parameters, first and last blocks kept, sampled at T=0.6:
-
-| target | achieved | accuracy |
-|---|---|---|
-| 0% | 0.0% | {100 * d['accuracy']:.1f}% |
-{rows}
-
-The calibrated methods (Wanda-sp, GISP, RESP) are measured by the recipes in `recipes/`, on this
-same model.
-
-Machine: {figures['machine']}. Measuring took {figures['measure_seconds']} s.
-"""
+""" + "\n".join(body)
 
 
-def write_card(name: str = "tiny-reasoner", *, n: int = 500, seed: int = 0, threads: int = 2, progress=None) -> Path:
-    from resp_dsl import zoo
+def _status(spec, card: dict) -> str:
+    dense = card["sections"].get("dense")
+    if dense is None:
+        return ""
+    greedy = dense["figures"]["greedy"]["accuracy"]
+    if greedy >= spec.greedy_target:
+        return ""
+    return (f"> **Status: undertrained.** Dense greedy accuracy is {_pct(greedy)}, below this model's design target of "
+            f"{_pct(spec.greedy_target)}; the figures below describe these weights, not the design. Training resumes "
+            f"from its checkpoint directory with `resp-dsl zoo train {spec.name} --steps N --workdir DIR`.\n\n")
 
-    model_dir = zoo.path(name)
-    training = json.loads((model_dir / "training.json").read_text()) if (model_dir / "training.json").is_file() else {}
-    figures = measure(name, n=n, seed=seed, threads=threads, progress=progress)
-    text = render(name, figures, training)
-    tmp = model_dir / ".README.md.tmp"
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, model_dir / "README.md")
-    (model_dir / ".card.json.tmp").write_text(json.dumps(figures, indent=1), encoding="utf-8")
-    os.replace(model_dir / ".card.json.tmp", model_dir / "card.json")
-    return model_dir / "README.md"
+
+def _wall(t: dict) -> str:
+    segs = [s for s in t.get("segments", []) if "started" in s and "ended" in s]
+    if not segs:
+        return "not recorded"
+    return (f"{t.get('wall_seconds_recorded')} s over {len(segs)} call(s) "
+            + ", ".join(f"{s['started']} to {s['ended']} (steps {s['from_step']}-{s['reached']}, "
+                        f"{s['train_seconds']} s training)" for s in segs))
+
+
+def _data_text(spec) -> str:
+    gen = spec.task_generator()
+    return (f"- **Reasoning task** (`{spec.task}`): splits in `resp_dsl/zoo/{spec.name}/data/` in GSM8K's schema "
+            "(`question`, and `answer` = a human-style worked solution ending in `#### N`, which the model never "
+            "saw), made by `resp_dsl/zoo/" + spec.generator + ".py`:\n\n  > "
+            + "\n\n".join((gen.__doc__ or "").strip().split("\n\n")[:-1]).replace("\n", "\n  > ") + "\n\n"
+            "  Training problems are drawn fresh every step from a seeded generator and never repeat a test or "
+            "validation question.")

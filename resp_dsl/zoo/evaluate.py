@@ -9,33 +9,69 @@ from __future__ import annotations
 
 import json
 import sys
+import math
 import time
 
 
-def accuracy(model, tokenizer, *, n: int = 500, split: str = "test", temperature: float = 0.6,
-             top_p: float = 0.95, seed: int = 0, batch_size: int = 64, max_new_tokens: int = 160,
-             progress=None) -> dict:
-    """Sampled (or greedy, temperature 0) accuracy on the first `n` problems of a split."""
+def bits(flags) -> str:
+    """Per-problem correctness as a string of 0/1 (what the card's reproducibility spot check compares)."""
+    return "".join("1" if f else "0" for f in flags)
+
+
+def text_hashes(gens) -> str:
+    """The first 6 hex digits of each generation's sha256, concatenated (a compact record of what was generated)."""
+    import hashlib
+
+    return "".join(hashlib.sha256(g.text.encode("utf-8")).hexdigest()[:6] for g in gens)
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval of k successes in n trials (95% for z=1.96)."""
+    if n == 0:
+        return (0.0, 1.0)
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def generate_on_task(model, tokenizer, *, name: str = "tiny-reasoner", n: int = 500, split: str = "test",
+                     temperature: float = 0.6, top_p: float = 0.95, seed: int = 0, batch_size: int = 64,
+                     max_new_tokens: int | None = None, progress=None):
+    """(examples, generations, correct flags, seconds) of a model on the first `n` problems of its bundled task."""
     from resp_dsl.generation.hf import generate
     from resp_dsl.tasks import get_task
+    from resp_dsl.zoo.spec import get
 
-    task = get_task("tiny_gsm")
+    spec = get(name)
+    task = get_task(spec.task)
     examples = task.load(split, limit=n)
     prompts = [task.build_prompt(ex, tokenizer) for ex in examples]
     t0 = time.perf_counter()
-    gens = generate(model, tokenizer, prompts, max_new_tokens=max_new_tokens, temperature=temperature,
-                    top_p=top_p if temperature > 0 else 1.0, seed=seed, batch_size=batch_size,
-                    stop=list(task.stop), progress=progress)
+    gens = generate(model, tokenizer, prompts, max_new_tokens=max_new_tokens or spec.max_new_tokens,
+                    temperature=temperature, top_p=top_p if temperature > 0 else 1.0, seed=seed,
+                    batch_size=batch_size, stop=list(task.stop), progress=progress)
     elapsed = time.perf_counter() - t0
-    new_tokens = sum(len(g.token_ids) for g in gens)
     correct = [task.is_correct(task.extract(g.text), ex) for g, ex in zip(gens, examples)]
+    return examples, gens, correct, elapsed
+
+
+def accuracy(model, tokenizer, *, name: str = "tiny-reasoner", n: int = 500, split: str = "test",
+             temperature: float = 0.6, top_p: float = 0.95, seed: int = 0, batch_size: int = 64,
+             max_new_tokens: int | None = None, progress=None) -> dict:
+    """Sampled (or greedy, temperature 0) accuracy on the first `n` problems of a split, with a 95% Wilson interval."""
+    examples, gens, correct, elapsed = generate_on_task(
+        model, tokenizer, name=name, n=n, split=split, temperature=temperature, top_p=top_p, seed=seed,
+        batch_size=batch_size, max_new_tokens=max_new_tokens, progress=progress)
+    new_tokens = sum(len(g.token_ids) for g in gens)
+    k = int(sum(correct))
     return {
-        "split": split, "n": len(examples), "correct": int(sum(correct)),
-        "accuracy": sum(correct) / max(1, len(examples)),
+        "split": split, "n": len(examples), "correct": k,
+        "accuracy": k / max(1, len(examples)), "ci95": [round(x, 4) for x in wilson(k, len(examples))],
         "temperature": temperature, "top_p": top_p if temperature > 0 else 1.0, "seed": seed,
         "generated_tokens": new_tokens, "seconds": round(elapsed, 2),
         "tokens_per_s": round(new_tokens / elapsed, 1) if elapsed > 0 else None,
-        "batch_size": batch_size,
+        "batch_size": batch_size, "correct_bits": bits(correct), "text_sha6": text_hashes(gens),
     }
 
 
@@ -65,7 +101,7 @@ def evaluate_bundled(args) -> int:
     with Progress(TextColumn("[bold]eval"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=console, transient=True) as prog:
         bar = prog.add_task("eval", total=args.n)
-        result = accuracy(model, tok, n=args.n, split=args.split, temperature=temperature, seed=args.seed,
+        result = accuracy(model, tok, name=args.name, n=args.n, split=args.split, temperature=temperature, seed=args.seed,
                           batch_size=args.batch_size,
                           progress=lambda done, total: prog.update(bar, completed=done, total=total))
     if args.json:

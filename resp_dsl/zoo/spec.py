@@ -1,10 +1,13 @@
-"""What the bundled tiny reasoning model is: its architecture and training settings."""
+"""What the bundled tiny models are: one `ZooModel` per model (architecture, training, task).
+
+``MODELS`` is the one list of bundled models; everything else (paths, the CLI, the
+task registry, the front-end model registry) looks a model up here by name.
+Pure Python: no torch.
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-
-MODEL_NAME = "tiny-reasoner"
 
 
 @dataclass(frozen=True)
@@ -21,6 +24,10 @@ class ModelSpec:
     rope_theta: float = 10000.0
     rms_norm_eps: float = 1e-6
     tie_word_embeddings: bool = True
+
+    def config_dict(self, vocab_size: int) -> dict:
+        """The architecture fields of the model's config.json, without transformers (for `check` and `plan`)."""
+        return {"model_type": "qwen3", "vocab_size": vocab_size, **asdict(self)}
 
     def to_config(self, tokenizer):
         from transformers import Qwen3Config
@@ -65,6 +72,72 @@ class TrainSpec:
     checkpoint_every: int = 100
     threads: int = 2
     extra: dict = field(default_factory=dict)
+    dropout: StructuredDropout | None = None  # structured dropout during training (never at inference)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        if self.dropout is None:  # tiny-reasoner's recorded spec predates structured dropout
+            del d["dropout"]
+        return d
+
+
+@dataclass(frozen=True)
+class StructuredDropout:
+    """Per-sequence dropout of whole structures during training, so that no single one is critical.
+
+    In every block and for every training sequence independently: each query head is
+    dropped with probability `head`; each KV group (all the query heads that share it)
+    with probability `kv_group`; each group of `channel_group_size` consecutive MLP
+    channels with probability `channel_group`. Kept structures are scaled by the
+    inverse keep rate of their own mask (inverted dropout), so inference needs no change.
+    """
+
+    head: float = 0.0
+    kv_group: float = 0.0
+    channel_group: float = 0.0
+    channel_group_size: int = 16
+
+
+@dataclass(frozen=True)
+class ZooModel:
+    name: str
+    task: str  # the task name in resp_dsl.tasks that reads this model's data
+    generator: str  # module in resp_dsl.zoo that generates the task (generate_problem, sample_trace, splits)
+    model: ModelSpec
+    train: TrainSpec
+    max_new_tokens: int  # enough for the longest trace of the task
+    summary: str
+    greedy_target: float = 0.9  # the dense greedy test accuracy the model is meant to reach
+
+    def task_generator(self):
+        """The task generator module (generate_problem, sample_trace, generate_all_splits)."""
+        from importlib import import_module
+
+        return import_module(f"resp_dsl.zoo.{self.generator}")
+
+
+MODELS: dict[str, ZooModel] = {
+    "tiny-reasoner": ZooModel(
+        name="tiny-reasoner", task="tiny_gsm", generator="synthetic",
+        model=ModelSpec(), train=TrainSpec(), max_new_tokens=160,
+        summary="6 blocks, 2-4 step problems, one terse trace per problem (near-deterministic)",
+    ),
+    "tiny-rlm": ZooModel(
+        name="tiny-rlm", task="tiny_gsm_hard", generator="synthetic_hard",
+        # 10 blocks, 8 query heads in 4 KV groups, head_dim 32 != 128/8 = 16.
+        model=ModelSpec(hidden_size=128, num_hidden_layers=10, num_attention_heads=8, num_key_value_heads=4,
+                        head_dim=32, intermediate_size=384),
+        train=TrainSpec(steps=800, task_batch=16, generic_batch=6, eval_every=200, threads=1,
+                        dropout=StructuredDropout(head=0.1, kv_group=0.05, channel_group=0.1, channel_group_size=16)),
+        max_new_tokens=256,
+        summary="10 blocks, GQA 8/4, 4-8 step problems, many valid traces per problem, trained with structured dropout",
+    ),
+}
+
+
+def get(name: str) -> ZooModel:
+    """The bundled model called `name` (LookupError listing the available ones)."""
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise LookupError(f"unknown bundled model {name!r}; available: {', '.join(MODELS)}") from None

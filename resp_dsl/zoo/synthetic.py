@@ -153,6 +153,11 @@ def generate_problem(rng: random.Random) -> Problem:
     return Problem(question, gold_solution, trace, cur, tuple(equations))
 
 
+def sample_trace(problem: Problem, rng: random.Random) -> str:
+    """The training target of `problem`: this task has one trace per problem (draws nothing from `rng`)."""
+    return problem.trace
+
+
 # Split seeds are disjoint streams; a question that occurs in an earlier split is skipped.
 SPLITS: dict[str, tuple[int, int]] = {  # name -> (seed, size)
     "test": (1_000_003, 1000),
@@ -161,13 +166,12 @@ SPLITS: dict[str, tuple[int, int]] = {  # name -> (seed, size)
 }
 
 
-def generate_split(name: str, exclude: set[str] | None = None) -> list[Problem]:
-    seed, size = SPLITS[name]
+def draw_unique(generate, seed: int, size: int, seen: set[str]) -> list:
+    """`size` problems from `generate(random.Random(seed))`, skipping (and adding to `seen`) known questions."""
     rng = random.Random(seed)
-    seen = set(exclude or ())
-    out: list[Problem] = []
+    out: list = []
     while len(out) < size:
-        p = generate_problem(rng)
+        p = generate(rng)
         if p.question in seen:
             continue
         seen.add(p.question)
@@ -175,14 +179,22 @@ def generate_split(name: str, exclude: set[str] | None = None) -> list[Problem]:
     return out
 
 
-def generate_all_splits() -> dict[str, list[Problem]]:
+def generate_split(name: str, exclude: set[str] | None = None) -> list[Problem]:
+    seed, size = SPLITS[name]
+    return draw_unique(generate_problem, seed, size, set(exclude or ()))
+
+
+def generate_splits(generate, splits: dict[str, tuple[int, int]]) -> dict:
     """test, validation, train, in that order of priority: later splits never repeat earlier questions."""
-    result: dict[str, list[Problem]] = {}
+    result: dict[str, list] = {}
     seen: set[str] = set()
     for name in ("test", "validation", "train"):
-        result[name] = generate_split(name, exclude=seen)
-        seen.update(p.question for p in result[name])
+        result[name] = draw_unique(generate, *splits[name], seen)
     return result
+
+
+def generate_all_splits() -> dict[str, list[Problem]]:
+    return generate_splits(generate_problem, SPLITS)
 
 
 def training_stream(seed: int, exclude: set[str]):

@@ -1,4 +1,4 @@
-"""Train the bundled tiny reasoning model (``resp-dsl zoo train tiny-reasoner``).
+"""Train a bundled tiny model (``resp-dsl zoo train tiny-reasoner``, ``... tiny-rlm``).
 
 The model learns a mixture: the synthetic reasoning task (answered in its own
 thinking-trace style, loss on the response only) and generic text (the
@@ -10,6 +10,11 @@ the data an uninterrupted one would; checkpoints hold the weights
 (safetensors), the optimizer state (tensors only, loaded with
 ``weights_only=True``) and the step. The final model is written atomically and
 never over an existing directory unless asked.
+
+A model whose training spec has `StructuredDropout` drops whole query heads, KV
+groups and groups of MLP channels per sequence during training (masks drawn
+from a generator seeded by (seed, step), so resuming is exact); inference is
+unchanged.
 """
 
 from __future__ import annotations
@@ -24,18 +29,18 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from resp_dsl.zoo import generic, synthetic
-from resp_dsl.zoo.spec import MODEL_NAME, ModelSpec, TrainSpec
+from resp_dsl.zoo import generic
+from resp_dsl.zoo.spec import StructuredDropout, TrainSpec, ZooModel
 from resp_dsl.zoo.tokenizer import IM_END, build_tokenizer
 
 
-def encode_task(problem: synthetic.Problem, tok, *, think: bool = True) -> tuple[list[int], int]:
-    """(token ids, number of prompt tokens) for one problem answered in the model's style."""
+def encode_task(problem, tok, *, think: bool = True, trace: str | None = None) -> tuple[list[int], int]:
+    """(token ids, number of prompt tokens) for one problem answered in the model's style (`trace`, default the canonical one)."""
     prompt = tok.apply_chat_template(
         [{"role": "user", "content": problem.question}],
         add_generation_prompt=True, enable_thinking=think, tokenize=False,
     )
-    response = (problem.trace if think else f" #### {problem.answer}") + IM_END
+    response = ((trace or problem.trace) if think else f" #### {problem.answer}") + IM_END
     p_ids = tok(prompt, add_special_tokens=False)["input_ids"]
     r_ids = tok(response, add_special_tokens=False)["input_ids"]
     return p_ids + r_ids, len(p_ids)
@@ -44,20 +49,22 @@ def encode_task(problem: synthetic.Problem, tok, *, think: bool = True) -> tuple
 class BatchMaker:
     """Builds the training batch of a given step, deterministically."""
 
-    def __init__(self, tok, spec: TrainSpec, exclude: set[str]):
+    def __init__(self, tok, spec: TrainSpec, exclude: set[str], gen):
         self.tok = tok
         self.spec = spec
         self.exclude = exclude
+        self.gen = gen
         self.docs = generic.split_docstrings()["train"]
 
     def examples(self, step: int) -> list[tuple[list[int], int]]:
         rng = random.Random(self.spec.seed * 1_000_003 + step)
         out = []
         while len(out) < self.spec.task_batch:
-            p = synthetic.generate_problem(rng)
+            p = self.gen.generate_problem(rng)
             if p.question in self.exclude:
                 continue
-            out.append(encode_task(p, self.tok, think=rng.random() >= self.spec.no_think_fraction))
+            think = rng.random() >= self.spec.no_think_fraction
+            out.append(encode_task(p, self.tok, think=think, trace=self.gen.sample_trace(p, rng) if think else None))
         for _ in range(self.spec.generic_batch):
             doc = self.docs[rng.randrange(len(self.docs))]
             start = rng.randrange(max(1, len(doc) - self.spec.generic_chars))
@@ -81,6 +88,57 @@ class BatchMaker:
             mask[i, : len(ids)] = 1
             labels[i, n_prompt : len(ids)] = t[n_prompt:]
         return input_ids, mask, labels
+
+
+def dropout_masks(drop: StructuredDropout, *, batch: int, layers: int, heads: int, kv_heads: int, head_dim: int,
+                  channels: int, seed: int, step: int):
+    """Per-layer (o_proj input mask [B,1,heads*head_dim], down_proj input mask [B,1,channels]) for one step.
+
+    Pure function of its arguments: the masks of a step are the same in a resumed run.
+    """
+    import torch
+
+    g = torch.Generator().manual_seed(seed * 1_000_003 + step)
+    out = []
+    for _ in range(layers):
+        keep = torch.bernoulli(torch.full((batch, heads), 1 - drop.head), generator=g) / (1 - drop.head)
+        group = torch.bernoulli(torch.full((batch, kv_heads), 1 - drop.kv_group), generator=g) / (1 - drop.kv_group)
+        keep = keep * group.repeat_interleave(heads // kv_heads, dim=1)
+        n_groups = channels // drop.channel_group_size
+        ch = torch.bernoulli(torch.full((batch, n_groups), 1 - drop.channel_group), generator=g) / (1 - drop.channel_group)
+        out.append((keep.repeat_interleave(head_dim, dim=1)[:, None, :],
+                    ch.repeat_interleave(drop.channel_group_size, dim=1)[:, None, :]))
+    return out
+
+
+class DropoutHooks:
+    """Multiplies the inputs of every block's o_proj and down_proj by the current step's masks."""
+
+    def __init__(self, model, drop: StructuredDropout, seed: int):
+        cfg = model.config
+        if cfg.intermediate_size % drop.channel_group_size:
+            raise SystemExit(f"intermediate_size {cfg.intermediate_size} is not a multiple of "
+                             f"channel_group_size {drop.channel_group_size}")
+        self.drop, self.seed, self.cfg = drop, seed, cfg
+        self.masks: list | None = None
+        self.handles = []
+        for i, layer in enumerate(model.model.layers):
+            self.handles.append(layer.self_attn.o_proj.register_forward_pre_hook(self._hook(i, 0)))
+            self.handles.append(layer.mlp.down_proj.register_forward_pre_hook(self._hook(i, 1)))
+
+    def _hook(self, layer: int, which: int):
+        def hook(module, args):
+            if self.masks is None or not module.training:
+                return None
+            x = args[0]
+            return (x * self.masks[layer][which].to(x.dtype),) + tuple(args[1:])
+        return hook
+
+    def set_step(self, step: int, batch: int) -> None:
+        c = self.cfg
+        self.masks = dropout_masks(self.drop, batch=batch, layers=c.num_hidden_layers, heads=c.num_attention_heads,
+                                   kv_heads=c.num_key_value_heads, head_dim=c.head_dim,
+                                   channels=c.intermediate_size, seed=self.seed, step=step)
 
 
 def lr_at(step: int, spec: TrainSpec) -> float:
@@ -119,14 +177,27 @@ def greedy_accuracy(model, tok, problems, *, batch_size: int = 50, max_new_token
     return correct / len(problems)
 
 
+def _utc_now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def _seconds_between(start: str, end: str) -> float:
+    import calendar
+
+    def parse(t: str) -> int:
+        return calendar.timegm(time.strptime(t, "%Y-%m-%dT%H:%M:%SZ"))
+
+    return float(parse(end) - parse(start))
+
+
 def _atomic_write_json(path: Path, data) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
     os.replace(tmp, path)
 
 
-def train(workdir: Path, out_dir: Path | None, *, model_spec: ModelSpec = ModelSpec(),
-          train_spec: TrainSpec = TrainSpec(), force: bool = False, console=None, until: int | None = None) -> dict:
+def train(workdir: Path, out_dir: Path | None, zoo_model: ZooModel, *, train_spec: TrainSpec | None = None,
+          force: bool = False, console=None, until: int | None = None) -> dict:
     """Train (or resume) in `workdir`; write the final HF-format model to `out_dir`.
 
     `until` stops (with a checkpoint) at that step without writing the model; a later call with
@@ -141,6 +212,9 @@ def train(workdir: Path, out_dir: Path | None, *, model_spec: ModelSpec = ModelS
     from transformers import Qwen3ForCausalLM
 
     console = console or Console()
+    model_spec = zoo_model.model
+    train_spec = train_spec or zoo_model.train
+    gen = zoo_model.task_generator()
     torch.set_num_threads(train_spec.threads)
     torch.manual_seed(train_spec.seed)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -148,6 +222,7 @@ def train(workdir: Path, out_dir: Path | None, *, model_spec: ModelSpec = ModelS
     config = model_spec.to_config(tok)
     model = Qwen3ForCausalLM(config)
     model.train()
+    hooks = DropoutHooks(model, train_spec.dropout, train_spec.seed) if train_spec.dropout else None
     n_params = sum(p.numel() for p in model.parameters())
     decay = [p for n, p in model.named_parameters() if p.ndim >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.ndim < 2]
@@ -156,9 +231,9 @@ def train(workdir: Path, out_dir: Path | None, *, model_spec: ModelSpec = ModelS
         {"params": no_decay, "weight_decay": 0.0},
     ], lr=train_spec.lr, betas=train_spec.betas)
 
-    splits = synthetic.generate_all_splits()
+    splits = gen.generate_all_splits()
     exclude = {p.question for p in splits["test"]} | {p.question for p in splits["validation"]}
-    batches = BatchMaker(tok, train_spec, exclude)
+    batches = BatchMaker(tok, train_spec, exclude, gen)
     val_problems = splits["validation"][: train_spec.eval_n]
 
     state_path = workdir / "state.json"
@@ -180,9 +255,12 @@ def train(workdir: Path, out_dir: Path | None, *, model_spec: ModelSpec = ModelS
         start_step = state["step"]
         log = state["log"]
         segments = state.get("segments", [])
+        if segments and segments[-1]["until"] > start_step:  # that call was interrupted: record where it stopped
+            segments[-1]["until"] = start_step
         console.print(f"resuming from step {start_step}")
 
     def checkpoint(step: int) -> None:
+        segments[-1].update(reached=step, ended=_utc_now(), train_seconds=round(t_train, 1))
         tmp = workdir / "model.safetensors.tmp"
         save_file({k: v.contiguous() for k, v in model.state_dict().items() if k != "lm_head.weight"}, str(tmp))
         os.replace(tmp, workdir / "model.safetensors")
@@ -192,8 +270,9 @@ def train(workdir: Path, out_dir: Path | None, *, model_spec: ModelSpec = ModelS
                                         "train_spec": train_spec.to_dict(), "segments": segments})
 
     last = until if until is not None else train_spec.steps
-    segments.append({"from_step": start_step, "steps": train_spec.steps, "until": last})
-    console.print(f"tiny-reasoner: {n_params:,} parameters, {train_spec.steps} steps, "
+    segments.append({"from_step": start_step, "steps": train_spec.steps, "until": last, "started": _utc_now(),
+                     "threads": train_spec.threads})
+    console.print(f"{zoo_model.name}: {n_params:,} parameters, {train_spec.steps} steps, "
                   f"{train_spec.task_batch}+{train_spec.generic_batch} sequences/step, {train_spec.threads} threads")
     tokens_seen = 0
     t_train = 0.0
@@ -205,6 +284,8 @@ def train(workdir: Path, out_dir: Path | None, *, model_spec: ModelSpec = ModelS
             input_ids, mask, labels = batches.batch(step)
             for group in opt.param_groups:
                 group["lr"] = lr_at(step, train_spec)
+            if hooks:
+                hooks.set_step(step, input_ids.shape[0])
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=train_spec.autocast_bf16):
                 out = model(input_ids=input_ids, attention_mask=mask, labels=labels)
             opt.zero_grad(set_to_none=True)
@@ -217,7 +298,8 @@ def train(workdir: Path, out_dir: Path | None, *, model_spec: ModelSpec = ModelS
             entry = {"step": step + 1, "loss": round(out.loss.item(), 4), "tok_per_s": round(int(mask.sum()) / dt, 1)}
             if (step + 1) % train_spec.eval_every == 0 or step + 1 == train_spec.steps:
                 model.eval()
-                entry["val_greedy_acc"] = greedy_accuracy(model, tok, val_problems)
+                entry["val_greedy_acc"] = greedy_accuracy(model, tok, val_problems,
+                                                          max_new_tokens=zoo_model.max_new_tokens)
                 model.train()
                 console.print(f"step {step + 1}: loss {entry['loss']:.3f}  val greedy acc {entry['val_greedy_acc']:.3f}")
             log.append(entry)
@@ -236,8 +318,11 @@ def train(workdir: Path, out_dir: Path | None, *, model_spec: ModelSpec = ModelS
         "generic_corpus_sha256": generic.corpus_checksum(),
         "segments": segments,
         "train_seconds_this_call": round(t_train, 1),
-        "commands": [f"resp-dsl zoo train {MODEL_NAME} --steps {s['steps']}"
-                     + (f" --until {s['until']}" if s["until"] != s["steps"] else "") for s in segments],
+        "wall_seconds_recorded": round(sum(_seconds_between(s["started"], s["ended"]) for s in segments
+                                           if "started" in s and "ended" in s), 1),
+        "commands": [f"resp-dsl zoo train {zoo_model.name} --steps {s['steps']}"
+                     + (f" --until {s['until']}" if s["until"] != s["steps"] else "")
+                     + (f" --threads {s['threads']}" if "threads" in s else "") for s in segments],
     }
     _atomic_write_json(workdir / "summary.json", summary)
     if out_dir is not None:

@@ -1,0 +1,43 @@
+"""The trainer: resumed and interrupted calls are recorded as commands that replay the run."""
+
+import json
+from dataclasses import replace
+
+import pytest
+
+pytest.importorskip("torch")
+
+from resp_dsl.zoo.spec import ModelSpec, StructuredDropout, get  # noqa: E402
+from resp_dsl.zoo.train import train  # noqa: E402
+
+
+def _small():
+    zm = get("tiny-rlm")
+    return replace(zm, model=ModelSpec(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                                       head_dim=16, intermediate_size=32, max_position_embeddings=1024),
+                   train=replace(zm.train, steps=3, task_batch=2, generic_batch=1, eval_every=1000, eval_n=2,
+                                 checkpoint_every=1, threads=1, warmup=1,
+                                 dropout=StructuredDropout(head=0.1, kv_group=0.1, channel_group=0.1, channel_group_size=16)),
+                   max_new_tokens=4)
+
+
+def test_interrupted_and_resumed_calls_replay_as_commands(tmp_path):
+    zm = _small()
+    assert train(tmp_path, None, zm, until=2) == {"stopped_at": 2}
+    # A call killed after its checkpoint at step 2 leaves a segment that claims more than it did.
+    state = json.loads((tmp_path / "state.json").read_text())
+    state["segments"][-1]["until"] = 3
+    (tmp_path / "state.json").write_text(json.dumps(state))
+    summary = train(tmp_path, None, zm, train_spec=replace(zm.train, steps=4))
+    assert summary["commands"] == ["resp-dsl zoo train tiny-rlm --steps 3 --until 2 --threads 1",
+                                   "resp-dsl zoo train tiny-rlm --steps 4 --threads 1"]
+    assert [s["reached"] for s in summary["segments"]] == [2, 4]
+    assert summary["wall_seconds_recorded"] >= 0
+
+
+def test_resume_refuses_other_settings(tmp_path):
+    zm = _small()
+    train(tmp_path, None, zm, until=1)
+    other = replace(zm.train, dropout=StructuredDropout(head=0.3))
+    with pytest.raises(SystemExit, match="other settings"):
+        train(tmp_path, None, zm, train_spec=other)
