@@ -74,8 +74,9 @@ def test_worst_single_structure_reproduces_on_a_slice(bundled):
     from resp_dsl.zoo.evaluate import generate_on_task
 
     f = sec["figures"]
-    worst = next(r for r in f["profile"] if "correct_bits" in r)
-    assert (worst["kind"], worst["layer"], worst["index"]) == (f["worst"]["kind"], f["worst"]["layer"], f["worst"]["index"])
+    key = (f["worst"]["kind"], f["worst"]["layer"], f["worst"]["index"])
+    worst = next(r for r in f["profile"] if (r["kind"], r["layer"], r["index"]) == key)
+    assert "correct_bits" in worst  # kept for this check, whether the profile is complete or partial
     model, tok = bundled
     k = 12
     pruned = zcard.without(model, worst["kind"], worst["layer"], worst["index"])
