@@ -31,7 +31,6 @@ def taylor_terms(model, adapter, layers, samples, loss, variant, batch_size, pro
     from resp_dsl.pruning.calib import batch_losses, counted_samples, make_batches
     from resp_dsl.pruning.scoring import ROWS, leaf_hook, pad_id, projections
 
-    device = next(model.parameters()).device
     n_counted = counted_samples(samples, loss)
     if n_counted == 0:
         raise ValueError(f"no calibration sample has a target under loss={loss!r} (all tokens are prompt)")

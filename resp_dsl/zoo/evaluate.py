@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import sys
-import math
 import time
+
+from resp_dsl.stats import wilson  # the project's one Wilson interval
 
 
 def bits(flags) -> str:
@@ -23,16 +24,6 @@ def text_hashes(gens) -> str:
     import hashlib
 
     return "".join(hashlib.sha256(g.text.encode("utf-8")).hexdigest()[:6] for g in gens)
-
-
-def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """The Wilson score interval of k successes in n trials (95% for z=1.96)."""
-    if n == 0:
-        return (0.0, 1.0)
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return (max(0.0, centre - half), min(1.0, centre + half))
 
 
 def generate_on_task(model, tokenizer, *, name: str = "tiny-reasoner", n: int = 500, split: str = "test",

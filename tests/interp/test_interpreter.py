@@ -8,7 +8,7 @@ import pytest
 
 pytest.importorskip("torch")
 
-from interp_helpers import Quiet, Recorder, small_graph  # noqa: E402
+from interp_helpers import Quiet, small_graph  # noqa: E402
 
 from resp_dsl.runtime.interpreter import NodeFailed, run_graph  # noqa: E402
 from resp_dsl.runtime.store import Store  # noqa: E402
