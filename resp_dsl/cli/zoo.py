@@ -9,8 +9,6 @@ from pathlib import Path
 from resp_dsl.zoo.card import SECTIONS  # torch-free at import
 
 
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="zoo_command", metavar="ACTION", required=True)
     d = sub.add_parser("data", help="(re)generate the synthetic task's JSONL splits")
@@ -26,6 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     t.add_argument("--threads", type=int, help="torch threads (default 2)")
     t.add_argument("--seed", type=int, help="seed (default 0)")
     t.add_argument("--until", type=int, help="stop (with a checkpoint) at this step; resume later")
+    t.add_argument("--device", default="cpu",
+                   help="where the arithmetic runs: cpu (default) or cuda; the batches are the same on any device")
     t.add_argument("--force", action="store_true", help="replace an existing model directory")
 
     e = sub.add_parser("eval", help="accuracy of a bundled model on its task")
@@ -71,7 +71,8 @@ def run(args: argparse.Namespace) -> int:
         spec = replace(zoo_model.train, **overrides)
         out = args.out or zoo.path(args.name, must_exist=False)
         workdir = args.workdir or Path(".train") / args.name
-        summary = train(workdir, out, zoo_model, train_spec=spec, force=args.force, until=args.until)
+        summary = train(workdir, out, zoo_model, train_spec=spec, force=args.force, until=args.until,
+                        device=args.device)
         if "stopped_at" in summary:
             return 0
         print(f"trained {args.name}: {summary}")

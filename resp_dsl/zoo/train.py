@@ -131,7 +131,7 @@ class DropoutHooks:
             if self.masks is None or not module.training:
                 return None
             x = args[0]
-            return (x * self.masks[layer][which].to(x.dtype),) + tuple(args[1:])
+            return (x * self.masks[layer][which].to(device=x.device, dtype=x.dtype),) + tuple(args[1:])
         return hook
 
     def set_step(self, step: int, batch: int) -> None:
@@ -163,7 +163,7 @@ def greedy_accuracy(model, tok, problems, *, batch_size: int = 50, max_new_token
         chunk = problems[i : i + batch_size]
         prompts = [tok.apply_chat_template([{"role": "user", "content": p.question}], add_generation_prompt=True,
                                            enable_thinking=True, tokenize=False) for p in chunk]
-        enc = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+        enc = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
         kwargs = dict(do_sample=temperature > 0, max_new_tokens=max_new_tokens,
                       eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
         if temperature > 0:
@@ -197,13 +197,14 @@ def _atomic_write_json(path: Path, data) -> None:
 
 
 def train(workdir: Path, out_dir: Path | None, zoo_model: ZooModel, *, train_spec: TrainSpec | None = None,
-          force: bool = False, console=None, until: int | None = None) -> dict:
+          force: bool = False, console=None, until: int | None = None, device: str = "cpu") -> dict:
     """Train (or resume) in `workdir`; write the final HF-format model to `out_dir`.
 
     `until` stops (with a checkpoint) at that step without writing the model; a later call with
     another `train_spec.steps` resumes there, recomputing the learning-rate schedule for the new
     length. Each resume is recorded in the checkpoint's `segments`, so the exact sequence of
-    commands that produced a model can be replayed.
+    commands that produced a model can be replayed. `device` ("cpu", "cuda", "cuda:1") only
+    changes where the arithmetic runs: the batches and dropout masks of every step are the same.
     """
     import torch
     from rich.console import Console
@@ -220,7 +221,10 @@ def train(workdir: Path, out_dir: Path | None, zoo_model: ZooModel, *, train_spe
     workdir.mkdir(parents=True, exist_ok=True)
     tok = build_tokenizer()
     config = model_spec.to_config(tok)
-    model = Qwen3ForCausalLM(config)
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise SystemExit(f"--device {device}: torch sees no CUDA device")
+    model = Qwen3ForCausalLM(config).to(dev)
     model.train()
     hooks = DropoutHooks(model, train_spec.dropout, train_spec.seed) if train_spec.dropout else None
     n_params = sum(p.numel() for p in model.parameters())
@@ -243,15 +247,15 @@ def train(workdir: Path, out_dir: Path | None, zoo_model: ZooModel, *, train_spe
     if state_path.exists():
         state = json.loads(state_path.read_text())
         # The step count and thread count may change on resume (extend or shorten a run); nothing else may.
-        loose = ("steps", "threads")
+        loose = ("steps", "threads")  # the device is not part of the spec either
         saved = {k: v for k, v in state.get("train_spec", {}).items() if k not in loose}
         wanted = {k: v for k, v in json.loads(json.dumps(train_spec.to_dict())).items() if k not in loose}
         if state.get("model_spec") != json.loads(json.dumps(asdict(model_spec))) or saved != wanted:
             raise SystemExit(f"{workdir}: checkpoint was made with other settings; use another --workdir")
-        model.load_state_dict(load_file(str(workdir / "model.safetensors")), strict=False)
+        model.load_state_dict(load_file(str(workdir / "model.safetensors"), device=str(dev)), strict=False)
         if config.tie_word_embeddings:
             model.tie_weights()
-        opt.load_state_dict(torch.load(workdir / "optimizer.pt", weights_only=True))
+        opt.load_state_dict(torch.load(workdir / "optimizer.pt", weights_only=True, map_location=dev))
         start_step = state["step"]
         log = state["log"]
         segments = state.get("segments", [])
@@ -262,7 +266,8 @@ def train(workdir: Path, out_dir: Path | None, zoo_model: ZooModel, *, train_spe
     def checkpoint(step: int) -> None:
         segments[-1].update(reached=step, ended=_utc_now(), train_seconds=round(t_train, 1))
         tmp = workdir / "model.safetensors.tmp"
-        save_file({k: v.contiguous() for k, v in model.state_dict().items() if k != "lm_head.weight"}, str(tmp))
+        save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items() if k != "lm_head.weight"},
+                  str(tmp))
         os.replace(tmp, workdir / "model.safetensors")
         torch.save(opt.state_dict(), workdir / "optimizer.pt.tmp")
         os.replace(workdir / "optimizer.pt.tmp", workdir / "optimizer.pt")
@@ -270,8 +275,11 @@ def train(workdir: Path, out_dir: Path | None, zoo_model: ZooModel, *, train_spe
                                         "train_spec": train_spec.to_dict(), "segments": segments})
 
     last = until if until is not None else train_spec.steps
-    segments.append({"from_step": start_step, "steps": train_spec.steps, "until": last, "started": _utc_now(),
-                     "threads": train_spec.threads})
+    segment = {"from_step": start_step, "steps": train_spec.steps, "until": last, "started": _utc_now(),
+               "threads": train_spec.threads}
+    if dev.type != "cpu":
+        segment["device"] = torch.cuda.get_device_name(dev) if dev.type == "cuda" else str(dev)
+    segments.append(segment)
     console.print(f"{zoo_model.name}: {n_params:,} parameters, {train_spec.steps} steps, "
                   f"{train_spec.task_batch}+{train_spec.generic_batch} sequences/step, {train_spec.threads} threads")
     tokens_seen = 0
@@ -281,21 +289,22 @@ def train(workdir: Path, out_dir: Path | None, zoo_model: ZooModel, *, train_spe
         bar = progress.add_task("train", total=train_spec.steps, completed=start_step, info="")
         for step in range(start_step, last):
             t0 = time.perf_counter()
-            input_ids, mask, labels = batches.batch(step)
+            input_ids, mask, labels = (t.to(dev, non_blocking=True) for t in batches.batch(step))
             for group in opt.param_groups:
                 group["lr"] = lr_at(step, train_spec)
             if hooks:
                 hooks.set_step(step, input_ids.shape[0])
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=train_spec.autocast_bf16):
+            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=train_spec.autocast_bf16):
                 out = model(input_ids=input_ids, attention_mask=mask, labels=labels)
             opt.zero_grad(set_to_none=True)
             out.loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), train_spec.grad_clip)
             opt.step()
+            n_tokens = int(mask.sum())  # also waits for the step on an accelerator, so dt is its real time
             dt = time.perf_counter() - t0
             t_train += dt
-            tokens_seen += int(mask.sum())
-            entry = {"step": step + 1, "loss": round(out.loss.item(), 4), "tok_per_s": round(int(mask.sum()) / dt, 1)}
+            tokens_seen += n_tokens
+            entry = {"step": step + 1, "loss": round(out.loss.item(), 4), "tok_per_s": round(n_tokens / dt, 1)}
             if (step + 1) % train_spec.eval_every == 0 or step + 1 == train_spec.steps:
                 model.eval()
                 entry["val_greedy_acc"] = greedy_accuracy(model, tok, val_problems,
@@ -322,10 +331,12 @@ def train(workdir: Path, out_dir: Path | None, zoo_model: ZooModel, *, train_spe
                                            if "started" in s and "ended" in s), 1),
         "commands": [f"resp-dsl zoo train {zoo_model.name} --steps {s['steps']}"
                      + (f" --until {s['until']}" if s["until"] != s["steps"] else "")
-                     + (f" --threads {s['threads']}" if "threads" in s else "") for s in segments],
+                     + (f" --threads {s['threads']}" if "threads" in s else "")
+                     + (" --device cuda" if "device" in s else "") for s in segments],
     }
     _atomic_write_json(workdir / "summary.json", summary)
     if out_dir is not None:
+        model.to("cpu")
         save_model(model, tok, out_dir, force=force, extra={"training": summary, "train_spec": train_spec.to_dict(),
                                                               "model_spec": asdict(model_spec)})
     return summary
