@@ -275,8 +275,8 @@ def corruptions(work: Path, recipe: Path, ref_cache: Path, ref_out: Path, rng: r
     for fname in ("model.safetensors", "tokenizer.json", "config.json", "modeling_resp_pruned.py", "resp_dsl.json"):
         scenarios += [(f"export: flip a byte of {fname}", None, lambda f=exp / fname: flip(f)),
                       (f"export: delete {fname}", None, lambda f=exp / fname: f.unlink())]
-    scenarios += [(f"export: planted file", None, lambda: (exp / "planted.bin").write_bytes(b"x")),
-                  (f"export: directory deleted", None, lambda: shutil.rmtree(exp))]
+    scenarios += [("export: planted file", None, lambda: (exp / "planted.bin").write_bytes(b"x")),
+                  ("export: directory deleted", None, lambda: shutil.rmtree(exp))]
 
     announced_words = ("corrupt", "do not verify", "does not match", "recomputed")
     detected, bad = 0, []

@@ -15,7 +15,8 @@ from resp_dsl.diagnostics import Diagnostic
 
 
 def check(recipe, ctx) -> list[Diagnostic]:
-    from resp_dsl.runtime.dry import human, uniform_export_params
+    from resp_dsl.ops.base import human
+    from resp_dsl.ops.export import uniform_export_params
 
     out = []
     for arm in recipe.arms:

@@ -37,7 +37,7 @@ def check(recipe, ctx) -> list[Diagnostic]:
         if sum(k == SEED for k, _ in arm.bindings) > 1:
             out.append(Diagnostic(C.INCOMPATIBLE_OPTIONS, arm.repeat.span,
                                   f'a loop variable named "{SEED}" and `repeat seeds` would both label arm "{arm.name}"',
-                                  hint=f'rename the loop variable, or drop the loop and keep `repeat seeds`'))
+                                  hint='rename the loop variable, or drop the loop and keep `repeat seeds`'))
     for spec, any_reached in reached.values():
         if not any_reached:
             out.append(Diagnostic(C.SEED_WITHOUT_EFFECT, spec.span,

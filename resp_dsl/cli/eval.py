@@ -70,7 +70,7 @@ def run(args) -> int:
     except (LoadError, TaskError, ValueError, OSError) as exc:
         print(f"resp-dsl: error: {exc}".splitlines()[0], file=sys.stderr)
         return 2
-    from resp_dsl.runtime.ops import sampling_in_force
+    from resp_dsl.runtime.context import sampling_in_force
 
     s.update(sampling_in_force(s, model))  # what the task leaves open: the model's generation_config
     result = evaluate_direct(model, tok, task, split=s["split"], limit=args.limit, shots=s["shots"],

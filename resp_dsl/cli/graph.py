@@ -6,6 +6,7 @@ import json
 import sys
 
 from resp_dsl.cli.check import compile_for_cli, print_diagnostics
+from resp_dsl.ops import OPS
 
 
 def add_arguments(parser) -> None:
@@ -34,7 +35,7 @@ def to_dot(graph) -> str:
     for n in graph.topological_order():
         for role, parent in n.inputs.items():
             lines.append(f"  {json.dumps(parent)} -> {json.dumps(n.id)}" +
-                         (f" [label={json.dumps(role)}];" if n.op != "report" else ";"))
+                         (f" [label={json.dumps(role)}];" if not OPS[n.op].aggregates else ";"))
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -47,7 +48,7 @@ def to_mermaid(graph) -> str:
         lines.append(f'  {ids[n.id]}["{text}"]')
     for n in graph.topological_order():
         for role, parent in n.inputs.items():
-            lines.append(f"  {ids[parent]} -->|{role}| {ids[n.id]}" if n.op != "report" else f"  {ids[parent]} --> {ids[n.id]}")
+            lines.append(f"  {ids[parent]} -->|{role}| {ids[n.id]}" if not OPS[n.op].aggregates else f"  {ids[parent]} --> {ids[n.id]}")
     return "\n".join(lines) + "\n"
 
 

@@ -50,7 +50,7 @@ def listing() -> dict:
     from resp_dsl.scorers import SCORERS
 
     out["methods"] = [{"name": s.name, "doc": s.summary} for s in SCORERS.values()]
-    from resp_dsl.compile.ops import OPS
+    from resp_dsl.ops import OPS
 
     out["ops"] = [{"name": o.name, "doc": f"v{o.version}: {o.doc}"} for o in OPS.values()]
     out["models"] = [{"name": k, "type": v["model_type"], "layers": v["num_hidden_layers"],

@@ -19,16 +19,14 @@ def node_labels(graph, node_id: str) -> dict[str, Any]:
     node = graph.nodes[node_id]
     labels: dict[str, Any] = {"arms": sorted(node.arms or ()), "task": None, "method": None,
                               "sparsity": 0.0, "prune_node": None}
-    if node.op == "eval":
-        labels["task"] = node.params.get("task")
+    from resp_dsl.ops import OPS
+
+    labels.update(OPS[node.op].labels(node, graph))
     cur = node
     while cur is not None:
-        if cur.op == "prune":
-            labels["sparsity"] = float(cur.params["target"])
-            labels["prune_node"] = cur.id
-            scores = cur.inputs.get("scores")
-            if scores is not None:
-                labels["method"] = graph.nodes[scores].params.get("method")
+        made = OPS[cur.op].model_labels(cur, graph)
+        if made is not None:
+            labels.update(made)
             break
         parent = cur.inputs.get("model")
         cur = graph.nodes[parent] if parent else None

@@ -18,9 +18,9 @@ from pathlib import Path
 
 from resp_dsl import zoo
 from resp_dsl.compile.labels import names_arm
-from resp_dsl.compile.ops import OPS, validate_params
 from resp_dsl.graph import Graph, Node
 from resp_dsl.ir.models import ArmIR, RecipeIR, TaskSpec
+from resp_dsl.ops import OPS, validate_params
 from resp_dsl.registry import SAMPLING_KEYS, ConfigError, generation_defaults
 from resp_dsl.sparsity import path_intervals
 
@@ -176,8 +176,8 @@ def lower(recipe: RecipeIR) -> Graph:
         if arm.model is not None:
             _ArmLowering(recipe, arm, g).lower()
     for rep in recipe.reports:
-        over = "prune" if rep.kind == "heatmap" else "eval"  # a heatmap maps the pruned models
-        inputs = {n.id: n.id for n in g.nodes.values() if n.op == over
+        over = "selection" if rep.kind == "heatmap" else "result"  # a heatmap maps the pruned models
+        inputs = {n.id: n.id for n in g.nodes.values() if OPS[n.op].reported_as == over
                   and (rep.kind != "compare" or any(names_arm(a, rep.a) or names_arm(a, rep.b) for a in n.arms))}
         params = rep.model_dump(mode="json", exclude={"span", "spans"})
         g.add(Node(f"report/{rep.name}", "report", OPS["report"].version, validate_params("report", params),

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from resp_dsl import codes as C
-
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from resp_dsl import codes as C
 from resp_dsl.check import CheckContext, run_checks
 from resp_dsl.diagnostics import Diagnostic, has_errors
 from resp_dsl.graph import Graph
 from resp_dsl.ir.build import build
 from resp_dsl.ir.models import RecipeIR
 from resp_dsl.syntax.imports import Loaded, load
-
 
 IMPORT_ERRORS = (C.UNKNOWN_IMPORT, C.IMPORT_CYCLE)
 # What a file that could not be `use`d may have defined: not reported after a failed import.
@@ -82,18 +80,16 @@ def _run_stages(loaded: Loaded, overrides, model_config, want_graph: bool) -> Co
 
 
 def _dry_run_reports(graph: Graph, ir: RecipeIR) -> list[Diagnostic]:
-    """Build every report from placeholder rows now, so one that cannot be built fails before any compute."""
-    from resp_dsl.runtime.report import dry_run
+    """Each op's static check of its nodes (a report built from placeholder rows now), so that
+    one that cannot work fails before any compute."""
+    from resp_dsl.ops import OPS
 
     out = []
     for node in graph.nodes.values():
-        if node.op == "report":
-            msg = dry_run(node.params)
-            if msg:
-                hint = ("compare arms evaluated as different models at a sparsity both reach (`eval ... at`)"
-                        if node.params.get("kind") == "compare" else
-                        "choose `rows`/`cols`/`by` so that each cell holds one result")
-                out.append(Diagnostic(C.REPORT_UNBUILDABLE, node.span, msg, hint=hint))
+        problem = OPS[node.op].static_problem(node)
+        if problem:
+            code, message, hint = problem
+            out.append(Diagnostic(code, node.span, message, hint=hint))
     return out
 
 

@@ -18,15 +18,14 @@ from resp_dsl.compile.labels import sweep_values
 from resp_dsl.diagnostics import suggest
 from resp_dsl.graph import Graph
 from resp_dsl.ir.models import SEED
-
-SEEDED_OPS = ("calibrate", "regenerate", "eval")
+from resp_dsl.ops import OPS
 
 
 def apply_run_options(graph: Graph, *, limit: int | None = None, seed: int | None = None) -> Graph:
     if limit is None and seed is None:
         return graph
     if seed is not None:
-        repeated = sorted({a for n in graph.nodes.values() if n.op == "calibrate" for a in n.arms
+        repeated = sorted({a for n in graph.nodes.values() if OPS[n.op].seeded for a in n.arms
                            if SEED in sweep_values(a)})
         if repeated:  # every calibration seed would become `seed`: the repeats would be one draw under many labels
             raise SelectionError(f"--seed {seed}: the recipe repeats arms over calibration seeds ({repeated[0]}, ...); "
@@ -35,11 +34,10 @@ def apply_run_options(graph: Graph, *, limit: int | None = None, seed: int | Non
     out = Graph()
     for node in graph.topological_order():
         p = dict(node.params)
-        if limit is not None and node.op == "eval":
-            p["limit"] = min(limit, p["limit"]) if p.get("limit") else limit
-        if limit is not None and node.op == "calibrate":
-            p["n"] = min(limit, p["n"])
-        if seed is not None and node.op in SEEDED_OPS:
+        op = OPS[node.op]
+        if limit is not None and op.limit_param:
+            p[op.limit_param] = min(limit, p[op.limit_param]) if p.get(op.limit_param) else limit
+        if seed is not None and op.seeded:
             p["seed"] = seed
         out.add(replace(node, params=p) if p != node.params else node)
     return out

@@ -9,25 +9,24 @@ has a schedule becomes one implicit arm (named ``main``).
 
 from __future__ import annotations
 
-from resp_dsl import codes as C
-
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from resp_dsl.diagnostics import Diagnostic, Sink, Span, suggest
+from resp_dsl import codes as C
 from resp_dsl import vocab as V
+from resp_dsl.diagnostics import Diagnostic, Sink, Span, suggest
 from resp_dsl.ir import models as M
 from resp_dsl.scorers import SCORERS, TOKEN_SCOPES
 from resp_dsl.syntax import ast as A
 from resp_dsl.syntax.imports import Loaded
+from resp_dsl.tasks import TASKS
 
+# The built-in tasks' facts, as their classes state them (resp_dsl.tasks).
 BUILTIN_TASKS: dict[str, dict[str, Any]] = {
-    "gsm8k": {"shots": 8, "max_new_tokens": 2048, "answer": "number"},
-    "mathqa": {"shots": 0, "max_new_tokens": 4096, "answer": "choice"},
-    "tiny_gsm": {"shots": 0, "max_new_tokens": 160, "answer": "number"},
-    "tiny_gsm_hard": {"shots": 0, "max_new_tokens": 256, "answer": "number"},
+    name: {"shots": cls.default_shots, "max_new_tokens": cls.max_new_tokens, "answer": cls.answer_kind}
+    for name, cls in TASKS.items()
 }
 GENERIC_CORPORA = ("c4", "wikitext", "stdlib_docs")  # stdlib_docs: the bundled model's generic corpus
 STATEMENTS = ("model", "task", "calibrate", "score", "schedule", "prune", "basis", "repeat", "eval", "export", "report")

@@ -114,7 +114,7 @@ def rounded_model(ctx, params: dict, model_art, scores_art):
     from resp_dsl.pruning.apply import apply_selection
     from resp_dsl.pruning.scoring import StructureScores
     from resp_dsl.pruning.select import Selection, round_uniform
-    from resp_dsl.runtime.ops import OpError
+    from resp_dsl.runtime.context import OpError
 
     info = model_art.json("model.json")
     if info.get("selection") is None or scores_art is None:
@@ -143,7 +143,7 @@ def write(ctx, params: dict, model_art, target: Path, scores_art=None) -> dict[s
     import tempfile
 
     from resp_dsl.pruning.export import ExportError, export_model
-    from resp_dsl.runtime.ops import OpError, fresh_tokenizer
+    from resp_dsl.runtime.context import OpError, fresh_tokenizer
 
     if params.get("round", "none") != "none":
         model, _ = rounded_model(ctx, params, model_art, scores_art)

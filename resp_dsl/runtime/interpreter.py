@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from resp_dsl.runtime.ops import OPS, Artifact, OpError, RunContext
-from resp_dsl.runtime.store import CorruptEntryError, LockedError, copy_atomic
-
+from resp_dsl.ops import OPS
+from resp_dsl.runtime.context import Artifact, OpError, RunContext
+from resp_dsl.runtime.store import LockedError, copy_atomic
 
 SUMMARY = "summary.json"  # every entry's short result (accuracy, achieved sparsity, ...)
 
@@ -99,7 +99,7 @@ def run_graph(graph, *, store, out_dir: Path, reporter=None, overwrite_exports: 
                     if found is None:
                         found = _compute(ctx, node, key, artifacts, reporter, announced)
         except NodeFailed as failed:
-            if not (keep_going or node.op == "report") or not failed.key:
+            if not (keep_going or not OPS[node.op].failure_stops_run) or not failed.key:
                 raise
             outcomes[node.id] = NodeOutcome(node.id, node.op, key, "failed", error=str(failed), hint=failed.hint)
             reporter.node(node.id, "failed", outcomes[node.id])
@@ -123,12 +123,14 @@ def _reuse(ctx: RunContext, node, key: str, artifacts: dict, reporter, announced
             entry = store.open(key, verify=True)
             summary = _read_summary(Path(entry.path))
             art = Artifact(key, node.op, Path(entry.path), dict(entry.meta))
-            if _outputs_present(ctx, node, art, summary, artifacts):
+            if OPS[node.op].present(ctx, node, art, summary, artifacts):
                 artifacts[node.id] = art
                 return summary
             return None
         except (NodeFailed, LockedError):
             raise
+        except OpError as exc:  # its effects outside the store cannot be put back (e.g. an export path refused)
+            raise NodeFailed(node, key, str(exc), exc.hint, None) from None
         except Exception as exc:  # CorruptEntryError and anything unreadable: recompute
             reason = str(exc)
     elif store.entry_dir(key).exists():
@@ -145,6 +147,7 @@ def _compute(ctx: RunContext, node, key: str, artifacts: dict, reporter, announc
     store = ctx.store
     if node.op not in OPS:
         raise NodeFailed(node, key, f"op {node.op!r} has no implementation in this runtime", None, None)
+    params_for_run(node, key)
     inputs = {role: artifacts[pid] for role, pid in node.inputs.items()}
     reporter.node(node.id, "running", None)
     ctx.partial = store.partial_dir(key)
@@ -152,7 +155,7 @@ def _compute(ctx: RunContext, node, key: str, artifacts: dict, reporter, announc
     try:
         # The entry holds only what its key determines: no node id, arm or label of this recipe.
         with store.write(key, {"op": node.op, "params": node.params}) as tmp:
-            summary = OPS[node.op](ctx, node, inputs, Path(tmp)) or {}
+            summary = OPS[node.op].run(ctx, node, inputs, Path(tmp)) or {}
             (Path(tmp) / SUMMARY).write_text(json.dumps(summary, sort_keys=True), encoding="utf-8")
         seconds = time.perf_counter() - t0
     except OpError as exc:
@@ -168,17 +171,28 @@ def _compute(ctx: RunContext, node, key: str, artifacts: dict, reporter, announc
     return ("recomputed" if key in announced else "done"), summary, seconds
 
 
-def preflight(nodes) -> None:
-    """Failures that must stop a run before any work: a missing optional backend."""
-    for node in nodes:
-        if node.op == "load_model" and node.params.get("backend") == "vllm":
-            from resp_dsl.generation.vllm import BackendUnavailable, require_vllm
+def params_for_run(node, key: str) -> dict:
+    """The node's params parsed with its op's schema, exactly as the compiler validated them: the
+    runtime never fills in a default of its own. A mismatch (a graph built by hand, an old entry)
+    fails by name."""
+    from pydantic import ValidationError
 
-            try:
-                require_vllm()
-            except BackendUnavailable as exc:
-                raise NodeFailed(node, "", str(exc), "install the extra, or write `backend hf` in the recipe",
-                                 None) from None
+    try:
+        params = OPS[node.op].validate(node.params)
+    except ValidationError as exc:
+        raise NodeFailed(node, key, f"params of {node.id} do not fit the {node.op} schema: "
+                                    f"{exc.errors()[0]['loc']} {exc.errors()[0]['msg']}", None, None) from None
+    if params != node.params:
+        raise NodeFailed(node, key, f"params of {node.id} are not in the canonical form the compiler writes", None, None)
+    return params
+
+
+def preflight(nodes) -> None:
+    """Failures that must stop a run before any work (a missing optional backend): each op's own check."""
+    for node in nodes:
+        why = OPS[node.op].preflight(node)
+        if why:
+            raise NodeFailed(node, "", why, "install the extra, or write `backend hf` in the recipe", None)
 
 
 def write_heatmaps(outcomes, store, out_dir: Path) -> list[Path]:
@@ -186,9 +200,7 @@ def write_heatmaps(outcomes, store, out_dir: Path) -> list[Path]:
     from resp_dsl.runtime.report import _slug, heatmap
 
     written = []
-    for o in outcomes:
-        if o.op != "prune":
-            continue
+    for o in outcomes:  # the nodes whose entries hold a selection: the pruned models
         sel_path = store.entry_dir(o.key) / "selection.json"
         if not sel_path.is_file():
             continue
@@ -199,73 +211,6 @@ def write_heatmaps(outcomes, store, out_dir: Path) -> list[Path]:
             drawn = heatmap(sel, Path(tmp) / target.name, f"{o.id}: {100 * sel['achieved']:.1f}% pruned")
             written.append(copy_atomic(drawn, target))
     return written
-
-
-def _outputs_present(ctx: RunContext, node, art: Artifact, summary: dict, artifacts: dict) -> bool:
-    """Side effects outside the store: a report is re-published into this run's --out; an
-    export is verified against the checksums its entry records and, when its directory is
-    missing or differs, written again (the entry itself is not rewritten)."""
-    if node.op == "report":
-        from resp_dsl.runtime.report import publish
-
-        publish(art.path, summary, ctx.out_dir)
-    elif node.op == "export":
-        return _export_present(ctx, node, art, artifacts)
-    return True
-
-
-def _export_present(ctx: RunContext, node, art: Artifact, artifacts: dict) -> bool:
-    from resp_dsl.runtime import exports
-
-    record = art.json(exports.EXPORT_RECORD)
-    files = record.get("files")
-    if not isinstance(files, dict) or not files:
-        raise CorruptEntryError(art.key, art.path, [f"{exports.EXPORT_RECORD} records no checksums"])
-    try:
-        target = exports.export_target(ctx.out_dir, node.params)
-    except exports.ExportProblem as exc:
-        raise NodeFailed(node, art.key, str(exc), "export paths are relative to --out", None) from None
-    store = ctx.store
-    stamps = (store.read_index("xstamps", art.key) or {}).get(str(target))
-    problems, fresh = exports.verify(target, files, stamps)
-    if not problems:
-        _remember_export(store, art.key, target, fresh)
-        return True
-    model_art = artifacts[node.inputs["model"]]
-    with store.lock(art.key, timeout=math.inf,
-                    on_wait=lambda s: ctx.log(f"waiting for another run to finish {node.id}")):
-        problems, fresh = exports.verify(target, files, None)
-        if not problems:
-            _remember_export(store, art.key, target, fresh)
-            return True
-        if problems != ["missing"]:
-            ctx.log(f"warning: the export of {node.id} at {target} does not match what was exported "
-                    f"({'; '.join(problems[:3])}); it is exported again")
-        why = exports.may_replace(target, model_art.key, ctx.overwrite_exports, recorded=files)
-        if why:
-            raise NodeFailed(node, art.key, why, "pass --overwrite-exports to replace an earlier export", None)
-        try:
-            scores_art = artifacts.get(node.inputs.get("scores", ""))
-            written = exports.write(ctx, node.params, model_art, target, scores_art)
-        except OpError as exc:
-            raise NodeFailed(node, art.key, str(exc), exc.hint, None) from exc
-    if written != files:
-        ctx.log(f"warning: the re-export of {node.id} differs from the first one; its entry is recomputed")
-        return False
-    _, fresh = exports.verify(target, files, None)
-    _remember_export(store, art.key, target, fresh)
-    return True
-
-
-def _remember_export(store, key: str, target: Path, fresh: dict) -> None:
-    import contextlib
-
-    store.note_export(key, target)
-    all_stamps = store.read_index("xstamps", key) or {}
-    if all_stamps.get(str(target)) != fresh:
-        all_stamps[str(target)] = fresh
-        with contextlib.suppress(OSError):
-            store.write_index("xstamps", key, all_stamps)
 
 
 def _read_summary(path: Path) -> dict:

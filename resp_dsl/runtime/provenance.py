@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from resp_dsl.files import write_text_atomic as write_atomic
+from resp_dsl.ops import OPS
 
 RUN_FILE = "run.json"
 PACKAGES = ("resp-dsl", "torch", "transformers", "lm_eval", "datasets", "safetensors", "tokenizers", "numpy",
@@ -110,7 +111,7 @@ def write_run_record(out_dir: Path, *, config: dict, sources: dict[str, str], pa
             rel = Path(rel.name)
         write_atomic(out_dir / "recipe" / rel, text)
     for o in outcomes:
-        if o.op == "eval" and o.status in ("done", "cached", "recomputed"):
+        if OPS[o.op].reported_as == "result" and o.status in ("done", "cached", "recomputed"):
             f = store.entry_dir(o.key) / "result.json"
             if f.is_file():
                 write_samples(samples_of(json.loads(f.read_text(encoding="utf-8"))),

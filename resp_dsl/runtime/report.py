@@ -56,7 +56,7 @@ def _reached(got) -> dict:
         return {"basis": None, "achieved": None, "achieved_structures": None, "achieved_params": None}
     if not isinstance(got, dict):
         got = {"achieved": got}
-    r4 = lambda v: None if v is None else round(float(v), 4)  # noqa: E731
+    r4 = lambda v: None if v is None else round(float(v), 4)
     return {"basis": got.get("basis"), "achieved": r4(got.get("achieved")),
             "achieved_structures": r4(got.get("achieved_structures")), "achieved_params": r4(got.get("achieved_params"))}
 
@@ -182,7 +182,7 @@ def _reached_table(rl, cl, cells, rows_by: str) -> list[str]:
     if not pruned:
         return []
     bases = sorted({str(row.get("basis")) for row in pruned if row.get("basis")})
-    out = [f"sparsity reached: % of structures (heads + channels) / % of prunable parameters"
+    out = ["sparsity reached: % of structures (heads + channels) / % of prunable parameters"
            + (f"; targets count {' and '.join(bases)}" if bases else ""), ""]
     out += _grid(rl, cl, cells, rows_by, lambda row: "" if row.get("achieved_params") is None else
                  f"{100 * row['achieved_structures']:.1f} / {100 * row['achieved_params']:.1f}")
@@ -353,7 +353,7 @@ def compare_rows(rows: list[dict], outcomes: dict[str, dict[str, bool]], *, a: s
                 row.update({k: v for k, v in recs[0].items() if k != "seed"})
             else:
                 boot = bootstrap_over_seeds(diffs, **opts)
-                mean = lambda k: sum(r[k] for r in recs) / len(recs)  # noqa: E731
+                mean = lambda k: sum(r[k] for r in recs) / len(recs)
                 row.update(n=min(r["n"] for r in recs), accuracy_a=mean("accuracy_a"), accuracy_b=mean("accuracy_b"),
                            difference=boot.mean, lo=boot.interval[0], hi=boot.interval[1], interval="bootstrap",
                            iterations=boot.iterations, p_value=None, only_a=None, only_b=None)
@@ -609,11 +609,13 @@ def write_report(params: dict, inputs: dict[str, Any], out: Path, out_dir: Path,
     """The report op: rows from the eval (or, for heatmaps, prune) inputs, files into the entry and --out."""
     labels = params.get("labels") or {}
     results, selections, outcomes = {}, {}, {}
+    from resp_dsl.ops import OPS
+
     for role, art in inputs.items():
-        if art.op == "eval":
+        if OPS[art.op].reported_as == "result":
             results[role] = {**art.json("result.json"), "key": art.key}
             outcomes[art.key] = per_problem(results[role])
-        elif art.op == "prune":
+        elif OPS[art.op].reported_as == "selection":
             sel = art.json("selection.json")
             selections[art.key] = sel
             results[role] = {"accuracy": None, "n": None, "correct": None, "key": art.key, "task": "-"}

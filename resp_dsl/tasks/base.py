@@ -94,6 +94,9 @@ class Task:
     name: ClassVar[str] = ""
     version: ClassVar[int] = 1
     default_shots: ClassVar[int] = 0
+    max_new_tokens: ClassVar[int] = 2048  # the generation budget a recipe gets unless it sets its own
+    answer_kind: ClassVar[str] = "number"  # vocab.AnswerKind: what the extractor reads
+    split_sizes: ClassVar[dict[str, int]] = {}  # problems per split, where known offline (for `plan`)
     # Strings that end a generation, beside the tokenizer's EOS (lm-eval's `until`).
     stop: ClassVar[tuple[str, ...]] = ()
     splits: ClassVar[tuple[str, ...]] = ("train", "test")

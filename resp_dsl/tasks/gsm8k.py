@@ -88,6 +88,8 @@ class Gsm8kTask(NumericTask):
     name = "gsm8k"
     version = 1
     default_shots = 8
+    max_new_tokens = 2048
+    split_sizes = {"train": 7473, "test": 1319}
     stop = ("Q:", "</s>", "<|im_end|>")
 
     def __init__(self, *, path: str = "openai/gsm8k", hub_name: str | None = "main", **kwargs: Any):

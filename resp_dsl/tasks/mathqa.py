@@ -22,6 +22,9 @@ class MathQaTask(Task):
     name = "mathqa"
     version = 1
     default_shots = 0
+    max_new_tokens = 4096
+    answer_kind = "choice"
+    split_sizes = {"test": 2985}
     stop = ("</s>", "<|im_end|>")
     splits = ("train", "validation", "test")
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from resp_dsl.tasks.base import Task, TaskError
 from resp_dsl.tasks.gsm8k import NumericTask
+from resp_dsl.zoo import spec as zoo_spec
 
 
 class TinyGsmTask(NumericTask):
@@ -24,6 +25,7 @@ class TinyGsmTask(NumericTask):
     name = "tiny_gsm"
     version = 1
     default_shots = 0
+    max_new_tokens = zoo_spec.get("tiny-reasoner").max_new_tokens  # enough for the longest trace of the task
     stop = ("<|im_end|>",)
     splits = ("train", "validation", "test")
 
@@ -43,6 +45,7 @@ class TinyGsmHardTask(TinyGsmTask):
 
     name = "tiny_gsm_hard"
     version = 1
+    max_new_tokens = zoo_spec.get("tiny-rlm").max_new_tokens
 
 
 def _zoo_model_of(task: str) -> str:

@@ -1,11 +1,11 @@
 """Hand-built graphs for testing the interpreter alone: real ``Graph``/``Node`` objects whose
-params go through the op schemas (``compile.ops``), exactly as the compiler's would."""
+params go through the op schemas (``resp_dsl.ops``), exactly as the compiler's would."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from resp_dsl.compile.ops import OPS, validate_params
+from resp_dsl.ops import OPS, validate_params
 from resp_dsl.graph import Graph, Node
 
 SAMPLING = {"temperature": 0.6, "top_p": 0.95, "top_k": 0}

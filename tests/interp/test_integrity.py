@@ -215,7 +215,7 @@ def test_a_run_waits_for_a_node_another_run_is_writing(done):
 
 def test_a_bare_task_name_is_never_a_local_file(tmp_path, monkeypatch):
     from resp_dsl.compile import compile_text
-    from resp_dsl.runtime.ops import _task
+    from resp_dsl.runtime.context import task_of as _task
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "tiny_gsm").write_text('{"question": "poison", "answer": "#### 1"}\n')

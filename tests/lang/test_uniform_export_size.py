@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 
 from resp_dsl.compile import compile_text
+from resp_dsl.ops.export import uniform_export_params
+from resp_dsl.ops.prune import kept_params
 from resp_dsl.registry import resolve
-from resp_dsl.runtime.dry import kept_params, uniform_export_params
 
 BASE = ('use stdlib/tasks\nmodel "zoo:tiny-reasoner" dtype fp32 device cpu\nscore magnitude\n{protect}'
         'prune to 0.4\nexport {fmt} to "m" at final\n')
@@ -26,7 +27,7 @@ def test_plan_reports_the_parameters_a_uniform_export_keeps(run_cli, tmp_path):
     cfg = resolve("zoo:tiny-reasoner")
     none = {"first_fraction": 0.0, "last": False, "blocks": []}
     low, high, prot = uniform_export_params(cfg, 0.4, none)
-    assert (low, high, prot) == (kept_params(cfg, 0.4, none, "params"), cfg.total_params(), [])
+    assert (low, high, prot) == (kept_params(cfg, 0.4), cfg.total_params(), [])
     assert uniform_export_params(cfg, 0.4, {**none, "last": True})[:2] == (cfg.total_params(),) * 2
     p = tmp_path / "r.prune"
     p.write_text(BASE.format(protect="protect last block\n", fmt="uniform"))

@@ -14,12 +14,13 @@ from dataclasses import replace
 
 from resp_dsl.compile.labels import node_labels
 from resp_dsl.graph import Graph
+from resp_dsl.ops import OPS
 
 
 def label_reports(graph: Graph) -> Graph:
     out = Graph()
     for node in graph.topological_order():
-        if node.op == "report":
+        if OPS[node.op].aggregates:
             labels = {role: node_labels(graph, pid) for role, pid in sorted(node.inputs.items())}
             node = replace(node, params={**node.params, "labels": labels})
         out.add(node)

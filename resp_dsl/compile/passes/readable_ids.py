@@ -7,17 +7,18 @@ from __future__ import annotations
 from dataclasses import replace
 
 from resp_dsl.graph import Graph
+from resp_dsl.ops import OPS
 
 
 def readable_ids(graph: Graph) -> Graph:
     all_arms = set()
     for n in graph.nodes.values():
-        if n.op != "report":
+        if not OPS[n.op].aggregates:
             all_arms.update(n.arms)
     rename: dict[str, str] = {}
     taken: set[str] = set()
     for n in graph.nodes.values():
-        if n.op == "report" or "/" not in n.id:
+        if OPS[n.op].aggregates or "/" not in n.id:
             new = n.id
         else:
             local = n.id.split("/", 1)[1] if n.id.startswith(n.arms[0] + "/") else n.id
@@ -34,8 +35,8 @@ def readable_ids(graph: Graph) -> Graph:
         rename[n.id] = new
     out = Graph()
     for n in graph.nodes.values():
-        inputs = {role: rename[p] if n.op != "report" else rename[p] for role, p in n.inputs.items()}
-        if n.op == "report":
+        inputs = {role: rename[p] for role, p in n.inputs.items()}
+        if OPS[n.op].aggregates:  # its inputs are named by their node ids
             inputs = {rename[k]: rename[v] for k, v in n.inputs.items()}
         out.add(replace(n, id=rename[n.id], inputs=inputs))
     return out

@@ -14,6 +14,7 @@ from dataclasses import replace
 
 from resp_dsl.files import canonical_json
 from resp_dsl.graph import Graph
+from resp_dsl.ops import OPS
 
 
 def share_prefixes(graph: Graph) -> Graph:
@@ -22,10 +23,10 @@ def share_prefixes(graph: Graph) -> Graph:
     by_content: dict[str, str] = {}
     for node in graph.topological_order():
         inputs = {role: alias[p] for role, p in node.inputs.items()}
-        if node.op == "report":  # a report names its inputs by their node ids
+        if OPS[node.op].aggregates:  # a report names its inputs by their node ids
             inputs = {alias[p]: alias[p] for p in node.inputs.values()}
         sig = canonical_json([node.op, node.version, node.params, sorted(inputs.items()), list(node.files)])
-        if node.op != "report" and sig in by_content:
+        if not OPS[node.op].aggregates and sig in by_content:
             keep = out.nodes[by_content[sig]]
             arms = keep.arms + tuple(a for a in node.arms if a not in keep.arms)
             out.nodes[keep.id] = replace(keep, arms=arms)

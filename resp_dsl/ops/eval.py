@@ -1,0 +1,111 @@
+"""eval: accuracy on a task, with our seeded sampler or through lm-eval."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from resp_dsl.ops.base import (
+    Cost,
+    Op,
+    Params,
+    PlanState,
+    generation_memory,
+    sampling_note,
+)
+from resp_dsl.vocab import AnswerKind, Harness
+
+
+class EvalParams(Params):
+    task: str
+    task_file: str | None = None
+    answer: AnswerKind
+    split: str
+    shots: int
+    max_new_tokens: int
+    temperature: float | None
+    top_p: float | None
+    top_k: int | None
+    seed: int
+    limit: int | None
+    chat: bool
+    enable_thinking: bool
+    harness: Harness = "direct"
+    extractor: str | None = None
+
+
+def problems(params: dict) -> int | None:
+    """How many problems an eval node reads: the task's split size (a local file or bundled data
+    is counted), capped by `limit`; None where it cannot be known offline."""
+    from resp_dsl import zoo
+    from resp_dsl.tasks import TASKS
+
+    n = None
+    if params.get("task_file"):
+        try:
+            with open(params["task_file"], "rb") as f:
+                n = sum(1 for line in f if line.strip())
+        except OSError:
+            n = None
+    elif params["task"] in TASKS:
+        n = TASKS[params["task"]].split_sizes.get(params["split"])
+    if n is None and not params.get("task_file") and zoo.is_bundled_task(params["task"]):
+        try:
+            with zoo.task_data_path(params["task"], params["split"]).open("rb") as f:
+                n = sum(1 for line in f if line.strip())
+        except OSError:
+            n = None
+    if params.get("limit"):
+        n = min(n, params["limit"]) if n is not None else params["limit"]
+    return n
+
+
+class Eval(Op):
+    name = "eval"
+    version = 2
+    params = EvalParams
+    inputs = ("model",)
+    doc = "accuracy on a task (lm-eval)"
+    seeded = True
+    limit_param = "limit"
+    reported_as = "result"
+
+    def labels(self, node, graph) -> dict:
+        return {"task": node.params.get("task")}
+
+    def cost(self, node, state: PlanState) -> Cost:
+        p, c = node.params, Cost()
+        n = problems(p)
+        if n is not None:
+            c.tokens_generated = n * p["max_new_tokens"]
+        c.note = (f"{n:,}" if n is not None else "?") + f" problems × ≤{p['max_new_tokens']} tok, {sampling_note(p)}"
+        if state.config:
+            c.memory_bytes = generation_memory(state.config, p["max_new_tokens"])
+        return c
+
+    def run(self, ctx, node, inputs, out: Path) -> dict:
+        from resp_dsl.evaluation import evaluate_direct, evaluate_lm_eval
+        from resp_dsl.runtime.context import sampling_in_force, task_of, vllm_model
+
+        p = node.params
+        model, tok = ctx.model(inputs["model"])
+        task = task_of(p)
+        common = dict(split=p["split"], limit=p["limit"], shots=p["shots"], chat=p["chat"],
+                      enable_thinking=p["enable_thinking"],
+                      max_new_tokens=p["max_new_tokens"], **sampling_in_force(p, model), seed=p["seed"],
+                      batch_size=ctx.batch_size or p.get("batch_size", 64))
+        if p["harness"] == "lm_eval":
+            result = evaluate_lm_eval(model, tok, task, **common)
+        else:
+            checkpoint = ctx.checkpoint("eval.jsonl")
+            backend = inputs["model"].json("model.json")["base"].get("backend") or "hf"
+            if backend == "vllm":
+                model = vllm_model(ctx, inputs["model"], tok)
+            extractor = ctx.extractor(p["extractor"], model) if p.get("extractor") else None
+            result = evaluate_direct(model, tok, task, **common, backend=backend, extractor=extractor,
+                                     progress=lambda d, t: ctx.progress(f"eval {p['task']}: problems", d, t),
+                                     checkpoint=checkpoint)
+        result.save(out / "result.json")
+        return {"accuracy": result.accuracy, "n": result.n, "correct": result.correct}
+
+
+OP = Eval()
