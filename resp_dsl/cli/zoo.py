@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from resp_dsl.zoo.card import SECTIONS  # torch-free at import
+from resp_dsl.zoo_build.card import SECTIONS  # torch-free at import
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         from dataclasses import replace
 
         from resp_dsl.zoo.spec import get
-        from resp_dsl.zoo.train import train
+        from resp_dsl.zoo_build.train import train
 
         zoo_model = get(args.name)
         overrides = {k: v for k, v in (("steps", args.steps), ("threads", args.threads), ("seed", args.seed)) if v is not None}
@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"model written to {out}")
         return 0
     if args.zoo_command == "card":
-        from resp_dsl.zoo.card import write_card
+        from resp_dsl.zoo_build.card import write_card
 
         path = write_card(args.name, sections=args.section, n=args.n, seed=args.seed, threads=args.threads,
                           model_dir=args.model)
@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {path}")
         return 0
     if args.zoo_command == "eval":
-        from resp_dsl.zoo.evaluate import evaluate_bundled
+        from resp_dsl.zoo_build.evaluate import evaluate_bundled
 
         return evaluate_bundled(args)
     return 2

@@ -93,7 +93,7 @@ def test_task_reads_the_tiny_rlm_data_and_extracts_every_style():
 def test_training_batch_is_a_function_of_seed_and_step_and_varies_traces():
     from resp_dsl.zoo.spec import get
     from resp_dsl.zoo.tokenizer import build_tokenizer
-    from resp_dsl.zoo.train import BatchMaker
+    from resp_dsl.zoo_build.train import BatchMaker
 
     spec = get("tiny-rlm")
     tok = build_tokenizer()
@@ -108,7 +108,7 @@ def test_training_batch_is_a_function_of_seed_and_step_and_varies_traces():
 def test_structured_dropout_masks_are_seeded_whole_structures_with_unit_mean():
     torch = pytest.importorskip("torch")
     from resp_dsl.zoo.spec import StructuredDropout
-    from resp_dsl.zoo.train import dropout_masks
+    from resp_dsl.zoo_build.train import dropout_masks
 
     drop = StructuredDropout(head=0.2, kv_group=0.1, channel_group=0.25, channel_group_size=4)
     kw = dict(batch=400, layers=2, heads=8, kv_heads=4, head_dim=3, channels=16, seed=0)
@@ -135,7 +135,7 @@ def test_dropout_is_off_at_inference_and_on_in_training():
 
     from resp_dsl.zoo.spec import get
     from resp_dsl.zoo.tokenizer import build_tokenizer
-    from resp_dsl.zoo.train import DropoutHooks
+    from resp_dsl.zoo_build.train import DropoutHooks
 
     spec = get("tiny-rlm")
     torch.manual_seed(0)

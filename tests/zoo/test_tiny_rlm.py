@@ -5,7 +5,7 @@ import json
 import pytest
 
 from resp_dsl import zoo
-from resp_dsl.zoo import card as zcard
+from resp_dsl.zoo_build import card as zcard
 
 MODEL_DIR = zoo.path("tiny-rlm", must_exist=False)
 built = pytest.mark.skipif(not (MODEL_DIR / "config.json").is_file(), reason="tiny-rlm not built yet")
@@ -54,7 +54,7 @@ def test_dense_greedy_figures_reproduce_on_a_slice(bundled):
     sec = _card()["sections"].get("dense")
     if sec is None:
         pytest.skip("the dense section of the card is not measured yet")
-    from resp_dsl.zoo.evaluate import accuracy
+    from resp_dsl.zoo_build.evaluate import accuracy
 
     model, tok = bundled
     k = 12
@@ -71,7 +71,7 @@ def test_worst_single_structure_reproduces_on_a_slice(bundled):
     sec = _card()["sections"].get("sensitivity")
     if sec is None:
         pytest.skip("the sensitivity section of the card is not measured yet")
-    from resp_dsl.zoo.evaluate import generate_on_task
+    from resp_dsl.zoo_build.evaluate import generate_on_task
 
     f = sec["figures"]
     key = (f["worst"]["kind"], f["worst"]["layer"], f["worst"]["index"])
@@ -103,7 +103,7 @@ def test_single_structure_layouts_remove_exactly_one_structure():
 
 
 def test_wilson_interval():
-    from resp_dsl.zoo.evaluate import wilson
+    from resp_dsl.zoo_build.evaluate import wilson
 
     lo, hi = wilson(450, 500)
     assert 0.870 < lo < 0.875 and 0.921 < hi < 0.926  # 90% of 500
@@ -141,7 +141,7 @@ def test_card_json_if_present_is_consistent():
 
 
 def _acc(k, n=10, **extra):
-    from resp_dsl.zoo.evaluate import wilson
+    from resp_dsl.zoo_build.evaluate import wilson
 
     return {"n": n, "correct": k, "accuracy": k / n, "ci95": list(wilson(k, n)), "seed": 0, "batch_size": 64,
             "tokens_per_s": 100.0, **extra}

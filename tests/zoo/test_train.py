@@ -8,7 +8,7 @@ import pytest
 pytest.importorskip("torch")
 
 from resp_dsl.zoo.spec import ModelSpec, StructuredDropout, get  # noqa: E402
-from resp_dsl.zoo.train import train  # noqa: E402
+from resp_dsl.zoo_build.train import train  # noqa: E402
 
 
 def _small():

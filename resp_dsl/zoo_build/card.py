@@ -53,7 +53,7 @@ def command(name: str, section: str, opts: dict) -> str:
 # -- sections ------------------------------------------------------------------------------------------
 
 def measure_dense(model, tok, name: str, *, n: int, seed: int, progress=None, **_) -> dict:
-    from resp_dsl.zoo.evaluate import accuracy
+    from resp_dsl.zoo_build.evaluate import accuracy
 
     return {"greedy": accuracy(model, tok, name=name, n=n, temperature=0.0, seed=seed, progress=progress),
             "sampled": accuracy(model, tok, name=name, n=n, seed=seed, progress=progress, **SAMPLING)}
@@ -61,7 +61,7 @@ def measure_dense(model, tok, name: str, *, n: int, seed: int, progress=None, **
 
 def measure_diversity(model, tok, name: str, *, n: int, seed: int, progress=None, **_) -> dict:
     """Two sampled traces per prompt (seeds `seed`, `seed`+1); entropy and NLL on the first seed's tokens."""
-    from resp_dsl.zoo.evaluate import generate_on_task
+    from resp_dsl.zoo_build.evaluate import generate_on_task
 
     _, a, ca, _ = generate_on_task(model, tok, name=name, n=n, seed=seed, progress=progress, **SAMPLING)
     _, b, cb, _ = generate_on_task(model, tok, name=name, n=n, seed=seed + 1, progress=progress, **SAMPLING)
@@ -145,7 +145,7 @@ def measure_sensitivity(model, tok, name: str, *, n: int, seed: int, progress=No
     with a partial result every few structures.
     """
     from resp_dsl.pruning.state import dense_dims
-    from resp_dsl.zoo.evaluate import bits, generate_on_task
+    from resp_dsl.zoo_build.evaluate import bits, generate_on_task
 
     def greedy(m):
         _, _, correct, _ = generate_on_task(m, tok, name=name, n=n, split="validation", temperature=0.0,
@@ -174,7 +174,7 @@ def measure_sensitivity(model, tok, name: str, *, n: int, seed: int, progress=No
 
 
 def _sensitivity_figures(base: list[bool], profile: list[dict], total: int, n: int, seed: int) -> dict:
-    from resp_dsl.zoo.evaluate import bits
+    from resp_dsl.zoo_build.evaluate import bits
 
     complete = len(profile) == total
     summary = {}
@@ -200,7 +200,7 @@ def measure_magnitude(model, tok, name: str, *, n: int, seed: int, progress=None
     from resp_dsl.pruning.apply import apply_selection
     from resp_dsl.pruning.scoring import score_structures
     from resp_dsl.pruning.select import select_structures
-    from resp_dsl.zoo.evaluate import accuracy
+    from resp_dsl.zoo_build.evaluate import accuracy
 
     scores = score_structures(model, [], method="magnitude")
     out = {}
@@ -240,7 +240,7 @@ def measure_taylor(model, tok, name: str, *, n: int, seed: int, progress=None, *
     from resp_dsl.pruning.apply import apply_selection
     from resp_dsl.pruning.scoring import score_structures
     from resp_dsl.pruning.select import select_structures
-    from resp_dsl.zoo.evaluate import accuracy
+    from resp_dsl.zoo_build.evaluate import accuracy
 
     runs = []
     for cal_seed in TAYLOR_SEEDS:
@@ -288,7 +288,7 @@ def measure_section(name: str, section: str, *, n: int | None = None, seed: int 
     """
     import torch
 
-    from resp_dsl.zoo.evaluate import load_bundled
+    from resp_dsl.zoo_build.evaluate import load_bundled
 
     if section not in MEASURE:
         raise ValueError(f"unknown card section {section!r}; choose from {', '.join(SECTIONS)}")
