@@ -43,7 +43,7 @@ def test_batch_losses_skip_uncounted_positions_without_changing_the_loss(loss):
     from resp_dsl.models.factory import tiny_random_model
     from resp_dsl.pruning.calib import batch_losses, make_batches, sample_losses
 
-    from pruning_helpers import random_samples
+    from helpers.models import random_samples
 
     model = tiny_random_model("qwen3", num_hidden_layers=2)
     for batch in make_batches(random_samples(), 3, loss=loss):

@@ -13,7 +13,7 @@ from resp_dsl.models.modeling_resp_pruned import PrunedAttention
 from resp_dsl.pruning.apply import apply_selection
 from resp_dsl.pruning.state import dense_dims
 
-from pruning_helpers import FAMILIES, random_layout
+from helpers.models import FAMILIES, random_layout
 
 TOL = 1e-5
 _MODELS = {}

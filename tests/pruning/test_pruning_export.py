@@ -15,7 +15,7 @@ from resp_dsl.pruning.scoring import score_structures
 from resp_dsl.pruning.select import ProtectSpec, select_structures
 from resp_dsl.zoo.tokenizer import build_tokenizer
 
-from pruning_helpers import random_samples
+from helpers.models import random_samples
 
 TOL = 1e-5
 

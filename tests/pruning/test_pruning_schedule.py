@@ -10,7 +10,7 @@ from resp_dsl.pruning.scoring import score_structures
 from resp_dsl.pruning.select import ProtectSpec, round_uniform, select_structures
 from resp_dsl.pruning.state import kept_layout
 
-from pruning_helpers import random_samples
+from helpers.models import random_samples
 
 SELECT = {"protect": ProtectSpec(first_fraction=0.25, last=True)}
 

@@ -9,7 +9,7 @@ from resp_dsl.models.factory import tiny_random_model
 from resp_dsl.pruning.calib import counted_samples, make_batches, sample_losses
 from resp_dsl.pruning.scoring import StructureScores, score_structures
 
-from pruning_helpers import random_samples
+from helpers.models import random_samples
 
 KEYS = ("heads", "kv", "channels")
 

@@ -10,7 +10,7 @@ from resp_dsl.pruning.scoring import score_structures
 from resp_dsl.pruning.select import ProtectSpec, Selection, select_structures
 from resp_dsl.pruning.state import dense_dims, structure_params
 
-from pruning_helpers import random_samples
+from helpers.models import random_samples
 
 NO_PROTECT = ProtectSpec(first_fraction=0.0, last=False)
 

@@ -6,7 +6,7 @@ from resp_dsl.models.factory import tiny_random_model
 from resp_dsl.pruning.calib import make_batches
 from resp_dsl.pruning.scoring import score_structures
 
-from pruning_helpers import random_samples
+from helpers.models import random_samples
 
 
 def _reference(model, samples, loss):

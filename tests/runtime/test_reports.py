@@ -10,7 +10,7 @@ import pytest
 
 pytest.importorskip("torch")
 
-from interp_helpers import Quiet  # noqa: E402
+from helpers.graphs import Quiet  # noqa: E402
 
 from resp_dsl.compile.pipeline import compile_text  # noqa: E402
 from resp_dsl.runtime.interpreter import NodeFailed, run_graph  # noqa: E402
@@ -140,7 +140,7 @@ report table rows=arm cols=sparsity name=second
 
 
 def test_keep_going_runs_independent_nodes_after_a_failure(tmp_path, tiny_model_dir):
-    from interp_helpers import eval_params, graph_of, load, node
+    from helpers.graphs import eval_params, graph_of, load, node
 
     ev = eval_params(limit=1, max_new_tokens=4)
     graph = graph_of([

@@ -1,7 +1,7 @@
 """The shipped paper recipes run the authors' method (docs/fidelity.md), read off their plans.
 
 No torch: plans are built offline from the registry's Qwen3-8B config. The plan of every
-shipped recipe is also kept as a golden file (tests/lang/golden/recipes/NAME.plan.json), so a
+shipped recipe is also kept as a golden file (tests/compile/golden/recipes/NAME.plan.json), so a
 change to any node key of a shipped recipe shows up in review.
 """
 

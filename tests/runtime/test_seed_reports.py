@@ -10,7 +10,7 @@ import pytest
 
 pytest.importorskip("torch")
 
-from interp_helpers import Quiet  # noqa: E402
+from helpers.graphs import Quiet  # noqa: E402
 
 from resp_dsl.compile.pipeline import compile_text  # noqa: E402
 from resp_dsl.runtime.interpreter import run_graph  # noqa: E402

@@ -1,5 +1,5 @@
-"""Golden files per stage: for tests/lang/golden/<name>.prune, the expected AST dump,
-IR (JSON) and plan (JSON) sit beside it. ``pytest tests/lang --update-golden`` (or
+"""Golden files per stage: for tests/compile/golden/<name>.prune, the expected AST dump,
+IR (JSON) and plan (JSON) sit beside it. ``pytest --update-golden`` (or
 RESP_DSL_UPDATE_GOLDEN=1 pytest) rewrites them; review the diff before committing."""
 
 from __future__ import annotations

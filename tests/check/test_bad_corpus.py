@@ -1,4 +1,4 @@
-"""Every file in tests/lang/bad/ states its expected diagnostics inline:
+"""Every file in tests/check/bad/ states its expected diagnostics inline:
 
     score wanda2  # E: unknown score method "wanda2" [unknown-value]
 

@@ -11,7 +11,7 @@ from resp_dsl.compile import compile_text  # noqa: E402
 from resp_dsl.runtime.interpreter import run_graph  # noqa: E402
 from resp_dsl.runtime.store import Store  # noqa: E402
 
-from interp_helpers import Quiet  # noqa: E402
+from helpers.graphs import Quiet  # noqa: E402
 
 
 def test_rounded_uniform_export_is_smaller_than_padded_and_loads_with_stock_transformers(tmp_path, tiny_model_dir):

@@ -13,7 +13,7 @@ import pytest
 
 pytest.importorskip("torch")
 
-from interp_helpers import SAMPLING, Recorder, eval_params, graph_of, load, node, prune_params  # noqa: E402
+from helpers.graphs import SAMPLING, Recorder, eval_params, graph_of, load, node, prune_params  # noqa: E402
 
 from resp_dsl.runtime.interpreter import NodeFailed, run_graph  # noqa: E402
 from resp_dsl.runtime.store import MANIFEST, JsonlCheckpoint, Store  # noqa: E402

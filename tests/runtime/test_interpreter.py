@@ -8,7 +8,7 @@ import pytest
 
 pytest.importorskip("torch")
 
-from interp_helpers import Quiet, small_graph  # noqa: E402
+from helpers.graphs import Quiet, small_graph  # noqa: E402
 
 from resp_dsl.runtime.interpreter import NodeFailed, run_graph  # noqa: E402
 from resp_dsl.runtime.store import Store  # noqa: E402
@@ -57,7 +57,7 @@ def test_corrupt_entry_is_recomputed_not_used(tmp_path, tiny_model_dir):
 
 
 def test_a_failing_node_is_named(tmp_path, tiny_model_dir):
-    from interp_helpers import eval_params, graph_of, load, node
+    from helpers.graphs import eval_params, graph_of, load, node
 
     graph = graph_of([load(tiny_model_dir), node("ev", "eval", eval_params(task="no_such_task", limit=1),
                                                  {"model": "model"})])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from data_paths import GSM8K_ENV, REPO, gsm8k_location
+from helpers.data import GSM8K_ENV, REPO, gsm8k_location
 
 TESTS = Path(__file__).resolve().parents[1]
 

@@ -4,7 +4,7 @@ from transformers import GPT2Config
 from resp_dsl.models.adapters import UnsupportedModelError, get_adapter
 from resp_dsl.models.factory import random_config, tiny_random_model
 
-from pruning_helpers import FAMILIES
+from helpers.models import FAMILIES
 
 
 @pytest.mark.parametrize("family", FAMILIES)
