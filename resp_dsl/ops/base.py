@@ -28,6 +28,15 @@ class Params(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Sampling(Params):
+    """The sampling settings of a generating op: the recipe's values, else the model's
+    generation_config (None: read from the loaded model at run time)."""
+
+    temperature: float | None
+    top_p: float | None
+    top_k: int | None
+
+
 @dataclass
 class Cost:
     """What `plan` estimates for one node, in the plan's units."""

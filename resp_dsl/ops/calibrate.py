@@ -6,20 +6,13 @@ import random
 from pathlib import Path
 from typing import Any
 
-from resp_dsl.ops.base import (
-    Cost,
-    Op,
-    Params,
-    PlanState,
-    generation_memory,
-    sampling_note,
-)
+from resp_dsl.ops.base import Cost, Op, PlanState, Sampling, generation_memory, sampling_note
 from resp_dsl.vocab import CalibrationSource
 
 PROMPT_ALLOWANCE = 200  # tokens a calibration prompt adds to its trace, for the plan's estimates
 
 
-class CalibrateParams(Params):
+class CalibrateParams(Sampling):
     source: CalibrationSource
     dataset: str
     split: str
@@ -27,10 +20,6 @@ class CalibrateParams(Params):
     n: int
     seed: int
     max_tokens: int
-    # Sampling in force: the recipe's values, else the model's generation_config (None: read at run time).
-    temperature: float | None
-    top_p: float | None
-    top_k: int | None
     text_file: str | None = None
     task_file: str | None = None  # a local task file (hashed into the key); None: the built-in task
 

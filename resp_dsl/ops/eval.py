@@ -4,27 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from resp_dsl.ops.base import (
-    Cost,
-    Op,
-    Params,
-    PlanState,
-    generation_memory,
-    sampling_note,
-)
+from resp_dsl.ops.base import Cost, Op, PlanState, Sampling, generation_memory, sampling_note
 from resp_dsl.vocab import AnswerKind, Harness
 
 
-class EvalParams(Params):
+class EvalParams(Sampling):
     task: str
     task_file: str | None = None
     answer: AnswerKind
     split: str
     shots: int
     max_new_tokens: int
-    temperature: float | None
-    top_p: float | None
-    top_k: int | None
     seed: int
     limit: int | None
     chat: bool
