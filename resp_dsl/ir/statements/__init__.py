@@ -18,7 +18,7 @@ from resp_dsl import codes as C
 from resp_dsl.diagnostics import suggest
 from resp_dsl.ir.args import Args
 from resp_dsl.ir.statements import (
-    basis, calibrate, eval, export, model, prune, report, repeat, schedule, score, task,
+    basis, calibrate, eval, export, model, prune, repeat, report, schedule, score, task,
 )
 from resp_dsl.syntax import ast as A
 

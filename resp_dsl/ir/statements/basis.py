@@ -9,10 +9,9 @@ from resp_dsl import vocab as V
 from resp_dsl.syntax import ast as A
 
 if TYPE_CHECKING:
-    from resp_dsl.ir.scope import Scope
-
     from resp_dsl.ir.args import Args
     from resp_dsl.ir.build import Builder
+    from resp_dsl.ir.scope import Scope
 
 
 def build(b: Builder, cmd: A.Command, a: Args, scope: Scope, top: bool) -> None:

@@ -14,10 +14,9 @@ from resp_dsl.ir.statements.task import lookup_task
 from resp_dsl.syntax import ast as A
 
 if TYPE_CHECKING:
-    from resp_dsl.ir.scope import Scope
-
     from resp_dsl.ir.args import Args
     from resp_dsl.ir.build import Builder
+    from resp_dsl.ir.scope import Scope
 
 GENERIC_CORPORA = ("c4", "wikitext", "stdlib_docs")  # stdlib_docs: the bundled model's generic corpus
 

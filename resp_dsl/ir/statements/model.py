@@ -15,10 +15,9 @@ from resp_dsl.ir.values import show
 from resp_dsl.syntax import ast as A
 
 if TYPE_CHECKING:
-    from resp_dsl.ir.scope import Scope
-
     from resp_dsl.ir.args import Args
     from resp_dsl.ir.build import Builder
+    from resp_dsl.ir.scope import Scope
 
 
 def build(b: Builder, cmd: A.Command, a: Args, scope: Scope, top: bool) -> None:

@@ -10,10 +10,9 @@ from resp_dsl.ir.values import label, show
 from resp_dsl.syntax import ast as A
 
 if TYPE_CHECKING:
-    from resp_dsl.ir.scope import Scope
-
     from resp_dsl.ir.args import Args
     from resp_dsl.ir.build import Builder
+    from resp_dsl.ir.scope import Scope
 
 REPEAT_KINDS = (M.SEED + "s",)  # `repeat seeds [...]`
 

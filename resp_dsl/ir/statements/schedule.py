@@ -13,10 +13,9 @@ from resp_dsl.ir import models as M
 from resp_dsl.syntax import ast as A
 
 if TYPE_CHECKING:
-    from resp_dsl.ir.scope import Scope
-
     from resp_dsl.ir.args import Args
     from resp_dsl.ir.build import Builder
+    from resp_dsl.ir.scope import Scope
 
 
 def read_mode(b: Builder, a: Args) -> str | None:

@@ -16,10 +16,9 @@ from resp_dsl.syntax import ast as A
 from resp_dsl.tasks import TASKS
 
 if TYPE_CHECKING:
-    from resp_dsl.ir.scope import Scope
-
     from resp_dsl.ir.args import Args
     from resp_dsl.ir.build import Builder
+    from resp_dsl.ir.scope import Scope
 
 # The built-in tasks' facts, as their classes state them (resp_dsl.tasks).
 BUILTIN_TASKS: dict[str, dict[str, Any]] = {
