@@ -5,7 +5,7 @@ from __future__ import annotations
 from resp_dsl import codes as C
 
 from resp_dsl.diagnostics import Diagnostic
-from resp_dsl.ir.build import percent_hint
+from resp_dsl.ir.values import percent_hint
 
 
 def _bad(span, what, value, rule, out, hint=None):

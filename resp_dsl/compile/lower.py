@@ -1,11 +1,14 @@
 """IR -> Graph: each arm lowers to its own chain of nodes; passes then share prefixes.
 
-A milestone or iterative schedule is a path cut into checkpointed intervals at its
-milestones and at the evaluation/export points inside it (``sparsity.path_intervals``):
+An arm is ``load_model`` -> ``calibrate`` -> its schedule's segments -> ``eval`` / ``export``
+at the points reached. Each segment lowers by its kind (``compile/lowering/<kind>.py``, the
+``SEGMENTS`` table): a milestone or iterative schedule is a path cut into checkpointed intervals
+at its milestones and at the evaluation/export points inside it (``sparsity.path_intervals``):
 each interval is score -> prune (k linear steps, re-scoring at each), and before pruning
 past a milestone a ``regenerate`` node refreshes a fraction ρ of the traces. A one-shot
 schedule lowers to one score node and a prune node per target. A step's checkpoint is
-its selection, never a copy of the model.
+its selection, never a copy of the model. Node ids and params are made here
+(``ArmLowering.scored`` / ``pruned`` / ``regenerated``), whatever the kind.
 
 Sampling settings the recipe leaves open (temperature, top_p, top_k) are resolved here
 from the model's generation_config (offline: its directory or the registry), so keys and
@@ -18,18 +21,18 @@ from pathlib import Path
 
 from resp_dsl import zoo
 from resp_dsl.compile.labels import names_arm
+from resp_dsl.compile.lowering import SEGMENTS
 from resp_dsl.graph import Graph, Node
-from resp_dsl.ir.models import ArmIR, RecipeIR, TaskSpec
+from resp_dsl.ir.models import ArmIR, RecipeIR, Segment, TaskSpec
 from resp_dsl.ops import OPS, validate_params
 from resp_dsl.registry import SAMPLING_KEYS, ConfigError, generation_defaults
-from resp_dsl.sparsity import path_intervals
 
 
 def _fmt(x: float) -> str:
     return f"{x:g}"
 
 
-class _ArmLowering:
+class ArmLowering:
     def __init__(self, recipe: RecipeIR, arm: ArmIR, graph: Graph):
         self.recipe, self.arm, self.g = recipe, arm, graph
         self.prefix = arm.label
@@ -68,6 +71,40 @@ class _ArmLowering:
         return {k: getattr(spec, k) if getattr(spec, k) is not None else (self._gen or {}).get(k)
                 for k in SAMPLING_KEYS}
 
+    def scored(self, seg: Segment, model_id: str, calib: str | None, at: float) -> str:
+        """A score node on ``model_id`` (at sparsity ``at``), reading the traces ``calib``."""
+        inputs = {"model": model_id}
+        if calib is not None:
+            inputs["calibration"] = calib
+        return self.node(f"score@{_fmt(at)}", "score", self.score_params(), inputs, seg.span)
+
+    def pruned(self, seg: Segment, model_id: str, scores_id: str, calib: str | None, start: float, target: float,
+               steps: int) -> str:
+        """A prune node from ``start`` to ``target`` in ``steps`` steps (re-scoring between them)."""
+        arm = self.arm
+        prot = {"first_fraction": arm.protect.first_fraction, "last": arm.protect.last,
+                "blocks": list(arm.protect.blocks)}
+        inputs = {"model": model_id, "scores": scores_id}
+        if calib is not None:
+            inputs["calibration"] = calib
+        prune_id = self.node(f"prune@{_fmt(target)}", "prune", {
+            "start": start, "target": target, "basis": arm.basis, "protect": prot, "steps": steps,
+            "score": self.score_params() if steps > 1 else None, "mode": seg.mode}, inputs, seg.span)
+        self.scored_by[prune_id] = scores_id
+        return prune_id
+
+    def regenerated(self, seg: Segment, milestone: float) -> str:
+        """A regenerate node: the current model refreshes a fraction ρ of the traces at ``milestone``."""
+        c = self.arm.calibration
+        return self.node(f"regenerate@{_fmt(milestone)}", "regenerate",
+                         {"rho": seg.rho, "seed": c.seed if c else 0, "milestone": milestone},
+                         {"model": self.cur, "calibration": self.cal}, seg.span)
+
+    def score_params(self) -> dict:
+        sp = self.arm.score.model_dump(mode="json", exclude={"span"})
+        sp["structures"] = list(sp["structures"])
+        return sp
+
     def lower(self) -> None:
         arm = self.arm
         m = arm.model
@@ -94,57 +131,14 @@ class _ArmLowering:
                 "source": c.source, "dataset": c.dataset, "split": c.split, "shots": c.shots, "n": c.n, "seed": c.seed,
                 "max_tokens": c.max_tokens, **self.sampling(c), "text_file": text_file, "task_file": task_file},
                 {"model": model}, c.span, cfiles)
-        points = sorted({p for e in arm.evals for p in e.points} | {p for e in arm.exports for p in e.points})
-        scored_by: dict[str, str] = {}  # prune node -> the score node it selected with
-
-        def remember(scores_id: str, prune_id: str) -> str:
-            scored_by[prune_id] = scores_id
-            return prune_id
-
-        cur, cur_s = model, 0.0
-        score = arm.score
-        for seg in arm.schedule if score is not None else ():
-            sp = score.model_dump(mode="json", exclude={"span"})
-            sp["structures"] = list(sp["structures"])
-            prot = {"first_fraction": arm.protect.first_fraction, "last": arm.protect.last,
-                    "blocks": list(arm.protect.blocks)}
-
-            def scored(model_id: str, calib: str | None, tag: str) -> str:
-                inputs = {"model": model_id}
-                if calib is not None:
-                    inputs["calibration"] = calib
-                return self.node(f"score@{tag}", "score", sp, inputs, seg.span)
-
-            def pruned(model_id, scores_id, calib, start, target, steps) -> str:
-                inputs = {"model": model_id, "scores": scores_id}
-                if calib is not None:
-                    inputs["calibration"] = calib
-                return remember(scores_id, self.node(f"prune@{_fmt(target)}", "prune", {
-                    "start": start, "target": target, "basis": arm.basis, "protect": prot, "steps": steps,
-                    "score": sp if steps > 1 else None, "mode": seg.mode}, inputs, seg.span))
-
-            if seg.kind == "oneshot":  # one score, one branch per target
-                s = scored(cur, cal, _fmt(cur_s))
-                for t in seg.targets:
-                    at[t] = pruned(cur, s, cal, cur_s, t, 1)
-                continue
-            # milestones and iterative: a path of checkpointed intervals; traces are regenerated
-            # (milestones with ρ > 0) before pruning past a milestone or the chained start.
-            if seg.kind == "iterative" and seg.steps is None:
-                steps = max(1, round((seg.targets[0] - cur_s) / seg.every))
-            else:
-                steps = seg.steps
-            milestones = set(seg.targets) if seg.kind == "milestones" else set()
-            inside = points if (steps or seg.kind == "iterative") else ()
-            for start, stop, k in path_intervals(cur_s, seg.targets, inside, steps):
-                if (start in milestones or start == cur_s > 0) and seg.rho > 0 and cal is not None and start > 0:
-                    cal = self.node(f"regenerate@{_fmt(start)}", "regenerate",
-                                    {"rho": seg.rho, "seed": c.seed if c else 0, "milestone": start},
-                                    {"model": cur, "calibration": cal}, seg.span)
-                s = scored(cur, cal, _fmt(start))
-                cur = pruned(cur, s, cal, start, stop, k)
-                at[stop] = cur
-            cur_s = seg.targets[-1]
+        self.points = sorted({p for e in arm.evals for p in e.points} | {p for e in arm.exports for p in e.points})
+        self.scored_by: dict[str, str] = {}  # prune node -> the score node it selected with
+        # the path so far: its last model node, that node's sparsity, the calibration traces in force,
+        # and the model node at each sparsity reached (what evals and exports read)
+        self.cur, self.cur_s, self.cal, self.at = model, 0.0, cal, at
+        for seg in arm.schedule if arm.score is not None else ():
+            SEGMENTS[seg.kind](self, seg)
+        at, scored_by = self.at, self.scored_by
         for ev in arm.evals:
             t = ev.task
             for p in ev.points:
@@ -174,7 +168,7 @@ def lower(recipe: RecipeIR) -> Graph:
     g = Graph()
     for arm in recipe.arms:
         if arm.model is not None:
-            _ArmLowering(recipe, arm, g).lower()
+            ArmLowering(recipe, arm, g).lower()
     for rep in recipe.reports:
         over = "selection" if rep.kind == "heatmap" else "result"  # a heatmap maps the pruned models
         inputs = {n.id: n.id for n in g.nodes.values() if OPS[n.op].reported_as == over

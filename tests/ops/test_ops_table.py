@@ -59,7 +59,7 @@ def test_the_interpreter_parses_params_with_the_compilers_schema():
 
 
 def test_task_facts_come_from_the_task_classes():
-    from resp_dsl.ir.build import BUILTIN_TASKS
+    from resp_dsl.ir.statements.task import BUILTIN_TASKS
     from resp_dsl.ops.eval import problems
     from resp_dsl.tasks import TASKS
 
