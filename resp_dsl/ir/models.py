@@ -14,7 +14,7 @@ from resp_dsl.diagnostics import Span
 from resp_dsl.scorers import SCORERS, TOKEN_SCOPES
 from resp_dsl.vocab import (  # noqa: F401  (the IR's words, defined in resp_dsl/vocab.py; re-exported)
     EXPORT_ROUNDING, REPORT_KINDS, AnswerKind, Backend, Basis, CalibrationSource, Dtype, ExportFormat, ExportRound,
-    Harness, Mode, Normalize, ReportKind, Structure,
+    Harness, Mode, Normalize, ReportKind, ScheduleKind, Structure,
 )
 
 # Score methods, their token scopes and variants: the scorers' own table (resp_dsl/scorers).
@@ -118,7 +118,7 @@ class Segment(IRModel):
       milestone.
     """
 
-    kind: Literal["oneshot", "iterative", "milestones"]
+    kind: ScheduleKind
     targets: tuple[float, ...]
     rho: float = 0.0
     steps: int | None = None
