@@ -43,9 +43,35 @@ def add_arguments(parser) -> None:
                      help="run NODE (an id from `plan`, or a glob such as '*/prune@0.3') and what it needs, nothing else")
     sel.add_argument("--only", metavar="NODE",
                      help="run just NODE (id or glob); what it needs must already be in the store")
+    dist = parser.add_argument_group("distributed (docs/distributed.md)")
+    dist.add_argument("--executor", choices=EXECUTORS, default=EXECUTORS[0],
+                      help="local: one node at a time in this process (default); ray: every ready node at once on "
+                           "a Ray cluster (needs the extra: pip install 'resp-dsl[ray]')")
+    dist.add_argument("--address", metavar="ADDR",
+                      help="the Ray cluster: auto, host:port or ray://host:port (default: a Ray started on this machine)")
+    dist.add_argument("--shards", type=_positive, default=1, metavar="N",
+                      help="with --executor ray: run each generation node (calibrate, regenerate, eval) over N shards "
+                           "of its prompts and each Taylor score over N shards of its calibration batches (default 1)")
+    dist.add_argument("--gpus-per-eval", type=_non_negative, metavar="G",
+                      help="with --executor ray: GPUs each eval task asks for (default: 1 if the model is on CUDA, else 0)")
     parser.add_argument("--keep-going", action="store_true",
                         help="after a node fails, still run every node that does not depend on it "
                              "(exit code 3 if any failed; a failing report never stops the others)")
+
+
+EXECUTORS = ("local", "ray")
+
+
+def _non_negative(text: str) -> float:
+    import argparse
+
+    try:
+        g = float(text)
+    except ValueError:
+        g = -1.0
+    if not g >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return g
 
 
 def _positive(text: str) -> int:
@@ -181,7 +207,19 @@ def run(args) -> int:
         print(f"resp-dsl: error: --threads must be at least 1, got {args.threads}", file=sys.stderr)
         return 2
     from resp_dsl.runtime.interpreter import NodeFailed, run_graph
+    from resp_dsl.runtime.ray_executor import RayUnavailable, require_ray  # imports neither Ray nor torch
     from resp_dsl.runtime.store import LockedError, Store, default_cache_dir, usable_root
+
+    if args.executor != "ray" and (args.address or args.shards > 1 or args.gpus_per_eval is not None):
+        print("resp-dsl: error: --address, --shards and --gpus-per-eval need --executor ray", file=sys.stderr)
+        return 2
+    if args.executor == "ray":
+        try:
+            require_ray()
+        except RayUnavailable as exc:
+            print(f"resp-dsl: error: {exc}", file=sys.stderr)
+            print(f"  hint: {exc.hint}", file=sys.stderr)
+            return 2
 
     cache = Path(args.cache).expanduser() if args.cache else default_cache_dir()
     problem = usable_root(cache)
@@ -228,10 +266,21 @@ def run(args) -> int:
     reporter = RichReporter(console, plain=args.plain or not console.is_terminal)
     try:
         with reporter, _sigterm_as_interrupt():
-            outcomes = run_graph(graph, store=store, out_dir=out_dir, reporter=reporter,
-                                 overwrite_exports=args.overwrite_exports, keep_going=args.keep_going,
-                                 targets=targets, compute=compute, batch_size=args.batch_size,
-                                 recipe=str(Path(args.file).resolve()), threads=args.threads)
+            common = {"store": store, "out_dir": out_dir, "reporter": reporter, "keep_going": args.keep_going,
+                      "overwrite_exports": args.overwrite_exports, "targets": targets, "compute": compute,
+                      "batch_size": args.batch_size, "recipe": str(Path(args.file).resolve()), "threads": args.threads}
+            if args.executor == "ray":
+                from resp_dsl.runtime.ray_executor import run_graph_ray
+
+                outcomes = run_graph_ray(graph, **common, address=args.address, shards=args.shards,
+                                         gpus_per_eval=args.gpus_per_eval)
+            else:
+                outcomes = run_graph(graph, **common)
+    except RayUnavailable as exc:
+        console.print(f"[bold red]error[/]: {exc}")
+        if exc.hint:
+            console.print(f"  hint: {exc.hint}")
+        return 2
     except NodeFailed as exc:
         from rich.markup import escape
 

@@ -53,7 +53,7 @@ class Reduced:
     partials: dict[str, Any]
 
 
-class ShardFinished(Exception):  # noqa: N818 - control flow, not an error
+class ShardFinished(Exception):
     """Raised by the library when the active shard's part is done; ``payload`` is what it returns
     (score accumulators; None for generation, whose results are in the checkpoint)."""
 
@@ -109,11 +109,15 @@ def shard_kind(op: str, params: dict) -> str | None:
 
 
 def merge_jsonl(parts: Sequence[bytes]) -> bytes:
-    """JSONL checkpoints joined in the order given, complete lines only (a torn last line of a
-    part is dropped; the checkpoint verifies each record and lets a later one of an index win)."""
+    """JSONL checkpoints joined in the order given: complete lines only (a torn last line of a
+    part is dropped), each distinct line once (shards return the records they were sent too).
+    The checkpoint verifies every record on load and lets a later one of an index win."""
     out = bytearray()
+    seen: set[bytes] = set()
     for data in parts:
         end = data.rfind(b"\n")
-        if end >= 0:
-            out += data[: end + 1]
+        for line in data[: end + 1].splitlines(keepends=True) if end >= 0 else ():
+            if line.strip() and line not in seen:
+                seen.add(line)
+                out += line
     return bytes(out)

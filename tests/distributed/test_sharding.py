@@ -20,7 +20,7 @@ def test_take_deals_every_item_to_exactly_one_shard():
 
 
 def test_merge_jsonl_keeps_complete_lines_in_order():
-    assert merge_jsonl([b'{"index": 0}\n{"index": 1', b'{"index": 2}\n', b""]) == b'{"index": 0}\n{"index": 2}\n'
+    assert merge_jsonl([b'{"index": 0}\n{"index": 1', b'{"index": 2}\n{"index": 0}\n', b""]) == b'{"index": 0}\n{"index": 2}\n'
 
 
 def test_shard_kind_follows_what_a_node_samples():
