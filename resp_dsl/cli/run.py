@@ -114,13 +114,14 @@ class RichReporter:
     def start(self, nodes):
         self.total = len(nodes)
         self.counts = {"done": 0, "cached": 0, "recomputed": 0}
-        self.running = None
+        self.running: dict[str, None] = {}  # nodes running now, in start order (several with --executor ray)
         self.graph_bar = self.progress_view.add_task(self._graph_line(), total=self.total, rate="")
 
     def _graph_line(self) -> str:
         c = getattr(self, "counts", {})
-        pending = self.total - sum(c.values()) - (1 if getattr(self, "running", None) else 0)
-        run = f" · running {self.running}" if getattr(self, "running", None) else ""
+        running = list(getattr(self, "running", None) or ())
+        pending = self.total - sum(c.values()) - len(running)
+        run = f" · running {', '.join(running[:3])}{f' +{len(running) - 3}' if len(running) > 3 else ''}" if running else ""
         return (f"graph: {c.get('done', 0) + c.get('recomputed', 0)} done · {c.get('cached', 0)} cached"
                 f"{run} · {max(0, pending)} pending")
 
@@ -128,12 +129,12 @@ class RichReporter:
         from rich.markup import escape
 
         if status == "running":
-            self.running = node_id
+            self.running[node_id] = None
             self.progress_view.update(self.graph_bar, description=escape(self._graph_line()))
             self.console.print(f"[dim][{self.finished + 1}/{self.total}][/] {self.SYMBOL['running']} {escape(node_id)}")
             return
         self.finished += 1
-        self.running = None
+        self.running.pop(node_id, None)
         self.counts[status] = self.counts.get(status, 0) + 1
         self.progress_view.update(self.graph_bar, completed=self.finished, description=escape(self._graph_line()))
         for label, (task_id, _) in list(self.bars.items()):
