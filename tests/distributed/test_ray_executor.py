@@ -180,6 +180,30 @@ def test_a_worker_killed_mid_task_is_retried(sources, tmp_path):
     _assert_same_results_of(reference, ours)
 
 
+def test_a_driver_killed_mid_run_resumes_locally(sources, tmp_path):
+    """SIGKILL the driver of a Ray run (connected to the test's cluster) once some nodes and shards
+    are committed; the next run, with the local executor, reuses them and ends with the same store."""
+    recipe, d = sources
+    cache = tmp_path / "c"
+    cmd = [sys.executable, "-m", "resp_dsl", "run", str(recipe), "--cache", str(cache), "--out", str(tmp_path / "o"),
+           "--plain", "--threads", "1", "--executor", "ray", "--address", "auto", "--shards", "2"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
+                            env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"})
+    seen, lines = 0, []
+    for line in proc.stdout:
+        lines.append(line)
+        seen += " done " in line or "shard" in line
+        if seen >= 6:
+            break
+    proc.kill()
+    proc.wait()
+    assert seen >= 6, "".join(lines)
+    code, out = _run(recipe, "--cache", cache, "--out", tmp_path / "o")
+    assert code == 0, out
+    assert "cached" in out
+    _assert_same_results(d / "local", cache)
+
+
 def test_unreachable_address_is_a_clear_error_within_seconds(tmp_path):
     pytest.importorskip("ray", reason="Ray is not installed (pip install 'resp-dsl[ray]')")
     recipe = tmp_path / "sources.prune"
