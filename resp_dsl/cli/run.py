@@ -49,9 +49,10 @@ def add_arguments(parser) -> None:
                            "a Ray cluster (needs the extra: pip install 'resp-dsl[ray]')")
     dist.add_argument("--address", metavar="ADDR",
                       help="the Ray cluster: auto, host:port or ray://host:port (default: a Ray started on this machine)")
-    dist.add_argument("--shards", type=_positive, default=1, metavar="N",
+    dist.add_argument("--shards", type=_shards, default=1, metavar="N|auto",
                       help="with --executor ray: run each generation node (calibrate, regenerate, eval) over N shards "
-                           "of its prompts and each Taylor score over N shards of its calibration batches (default 1)")
+                           "of its prompts and each Taylor score over N shards of its calibration batches (default 1; "
+                           "auto: as many as the cluster runs at once)")
     dist.add_argument("--gpus-per-eval", type=_non_negative, metavar="G",
                       help="with --executor ray: GPUs each eval task asks for (default: 1 if the model is on CUDA, else 0)")
     parser.add_argument("--keep-going", action="store_true",
@@ -72,6 +73,10 @@ def _non_negative(text: str) -> float:
     if not g >= 0:
         raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
     return g
+
+
+def _shards(text: str) -> int | str:
+    return text if text == "auto" else _positive(text)
 
 
 def _positive(text: str) -> int:
@@ -211,7 +216,7 @@ def run(args) -> int:
     from resp_dsl.runtime.ray_executor import RayUnavailable, require_ray  # imports neither Ray nor torch
     from resp_dsl.runtime.store import LockedError, Store, default_cache_dir, usable_root
 
-    if args.executor != "ray" and (args.address or args.shards > 1 or args.gpus_per_eval is not None):
+    if args.executor != "ray" and (args.address or args.shards != 1 or args.gpus_per_eval is not None):
         print("resp-dsl: error: --address, --shards and --gpus-per-eval need --executor ray", file=sys.stderr)
         return 2
     if args.executor == "ray":

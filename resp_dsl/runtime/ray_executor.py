@@ -143,6 +143,21 @@ def placement(graph, node, *, gpus_per_eval: float | None = None) -> dict[str, f
     return {"num_cpus": 1.0, "num_gpus": gpus}
 
 
+AUTO = "auto"
+
+
+def auto_shards(request: dict[str, float], cluster: dict[str, float]) -> int:
+    """How many tasks of this size the whole cluster runs at once: its GPUs over the GPUs a task
+    asks for (CPUs over CPUs for a CPU task), at least 1.
+
+    >>> auto_shards({"num_cpus": 1, "num_gpus": 1}, {"CPU": 64, "GPU": 8})
+    8
+    """
+    gpus, cpus = request.get("num_gpus", 0), request.get("num_cpus", 1)
+    n = cluster.get("GPU", 0) // gpus if gpus else cluster.get("CPU", 1) // max(cpus, 1e-9)
+    return max(1, int(n))
+
+
 def check_fits(nodes, requests: dict[str, dict[str, float]], cluster: list[dict]) -> None:
     """Refuse, before anything runs, a node that no single Ray node can hold."""
     alive = [n.get("Resources", {}) for n in cluster if n.get("Alive", n.get("alive", True))]
@@ -297,10 +312,11 @@ class _Node:
 def run_graph_ray(graph, *, store, out_dir: Path, reporter=None, overwrite_exports: bool = False,
                   targets: set[str] | None = None, keep_going: bool = False, compute: set[str] | None = None,
                   batch_size: int | str | None = None, recipe: str = "", threads: int | None = None,
-                  address: str | None = None, shards: int = 1, gpus_per_eval: float | None = None
+                  address: str | None = None, shards: int | str = 1, gpus_per_eval: float | None = None
                   ) -> list[NodeOutcome]:
     """``interpreter.run_graph`` on a Ray cluster: same arguments and outcomes, plus where to run
-    (``address``), how many shards a big node is cut into, and the GPUs of an eval task."""
+    (``address``), how many shards a big node is cut into (``"auto"``: ``auto_shards``), and the
+    GPUs of an eval task."""
     from resp_dsl.runtime.ops import Artifact, RunContext
 
     ray = connect(address)
@@ -367,18 +383,19 @@ def run_graph_ray(graph, *, store, out_dir: Path, reporter=None, overwrite_expor
             lock.close()
             finish(node, "cached", found)
             return
-        kind = sharding.shard_kind(node.op, node.params) if shards > 1 else None
-        state = running[node.id] = _Node(node, key, shards if kind else 1, kind, lock)
+        count = auto_shards(requests[node.id], ray.cluster_resources()) if shards == AUTO else int(shards)
+        kind = sharding.shard_kind(node.op, node.params) if count > 1 else None
+        state = running[node.id] = _Node(node, key, count if kind else 1, kind, lock)
         reporter.node(node.id, "running", None)
         if kind is None:
             submit(state, None, "whole")
             return
-        done = _committed_shards(store, key, shards) if kind == "score" else {}
+        done = _committed_shards(store, key, count) if kind == "score" else {}
         state.shards.update({k: {"seconds": 0.0} for k in done})
-        for k in range(shards):
+        for k in range(count):
             if k not in done:
-                submit(state, sharding.Shard(k, shards), k)
-        if len(state.shards) == shards:
+                submit(state, sharding.Shard(k, count), k)
+        if len(state.shards) == count:
             _finish_shards(state)
 
     def _finish_shards(state: _Node) -> None:

@@ -142,7 +142,7 @@ def test_a_node_asking_for_more_gpus_than_any_worker_stops_before_work(ray_clust
 
 
 def test_a_worker_killed_mid_task_is_retried(sources, tmp_path):
-    """SIGKILL a worker process while it runs a task (a shard, with --shards 2): Ray runs the task
+    """SIGKILL a worker process while it runs a task (a shard, with --shards auto = 2): Ray runs the task
     again on another worker, the run finishes, and its results equal the local run's. The eval
     tasks ask for a GPU (a label here): they are scheduled on the cluster's 2."""
     import psutil
@@ -170,9 +170,10 @@ def test_a_worker_killed_mid_task_is_retried(sources, tmp_path):
     t = threading.Thread(target=killer, daemon=True)
     t.start()
     code, out = _run(recipe, "--until", "self_generated/eval/tiny_gsm@0.2", "--cache", cache, "--out",
-                     tmp_path / "o", "--executor", "ray", "--shards", "2", "--gpus-per-eval", "1")
+                     tmp_path / "o", "--executor", "ray", "--shards", "auto", "--gpus-per-eval", "1")
     t.join(timeout=5)
     assert code == 0, out
+    assert "self_generated/eval/tiny_gsm@0.2: shard 2/2 done" in out  # auto: the cluster's 2 GPUs
     assert killed, "no running Ray task was seen"
     ours = _entries(cache)
     reference = {k: v for k, v in _entries(d / "local").items() if k in ours}

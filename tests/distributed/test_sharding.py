@@ -104,3 +104,12 @@ def test_reduction_is_float64_and_in_the_given_order():
     total = reduce_partials([a, b, {"x": torch.tensor([-1e8])}])
     assert total["x"].dtype == torch.float64 and total["x"].item() == 1.0  # fp32 would lose the 1
     assert total["y"].item() == 2.0
+
+
+def test_auto_shards_fill_the_cluster_with_tasks_of_the_node_size():
+    from resp_dsl.runtime.ray_executor import auto_shards
+
+    assert auto_shards({"num_cpus": 1, "num_gpus": 1}, {"CPU": 64, "GPU": 8}) == 8
+    assert auto_shards({"num_cpus": 1, "num_gpus": 2}, {"CPU": 64, "GPU": 8}) == 4
+    assert auto_shards({"num_cpus": 1, "num_gpus": 0}, {"CPU": 6, "GPU": 8}) == 6
+    assert auto_shards({"num_cpus": 1, "num_gpus": 4}, {"CPU": 6, "GPU": 2}) == 1
