@@ -7,13 +7,20 @@ import random
 import pytest
 
 from resp_dsl.runtime import sharding
-from resp_dsl.runtime.sharding import Reduced, Shard, ShardFinished, merge_jsonl, shard_kind, take
+from resp_dsl.runtime.sharding import (
+    Reduced,
+    Shard,
+    ShardFinished,
+    merge_jsonl,
+    shard_kind,
+    take,
+)
 
 
 def test_take_deals_every_item_to_exactly_one_shard():
     items = list(range(11))
     parts = [take(items, Shard(k, 3)) for k in range(3)]
-    assert sorted(sum(parts, [])) == items
+    assert sorted(i for part in parts for i in part) == items
     assert [len(p) for p in parts] == [4, 4, 3]
     with pytest.raises(ValueError):
         Shard(2, 2)
