@@ -50,6 +50,7 @@ INSTALL = "pip install 'resp-dsl[ray]'"
 DRIVER_OPS = ("export", "report")  # they write into --out, on the driver's machine
 MAX_RETRIES = 3  # a task whose worker dies (kill -9, node lost) is run again, on any worker
 CONNECT_TIMEOUT_S = 5.0
+CLIENT_TIMEOUT_S = 1  # Ray Client's first wait for a ray:// address (+5 s on each of its 3 tries)
 
 
 class RayUnavailable(RuntimeError):
@@ -98,6 +99,8 @@ def connect(address: str | None):
             raise RayUnavailable(f"cannot reach a Ray cluster at {address}: {exc.strerror or exc}",
                                  hint="start one with `ray start --head` and pass the address it prints "
                                       "(or --address auto on a cluster node)") from None
+    if address and address.startswith("ray://"):  # Ray Client tries 3 times: 5 + 10 + 15 s by default, here 1 + 6 + 11
+        os.environ.setdefault("RAY_CLIENT_INITIAL_CONNECTION_TIMEOUT_S", str(CLIENT_TIMEOUT_S))
     try:
         ray.init(address=address or None, include_dashboard=False, log_to_driver=False,
                  configure_logging=False)

@@ -220,6 +220,25 @@ def test_unreachable_address_is_a_clear_error_within_seconds(tmp_path):
     assert time.perf_counter() - t0 < 60
 
 
+def test_unreachable_ray_client_address_is_a_clear_error_within_seconds(tmp_path):
+    """ray://: refused by the port probe, or (where a proxy accepts every connection) by Ray Client
+    within its shortened retries."""
+    pytest.importorskip("ray", reason="Ray is not installed (pip install 'resp-dsl[ray]')")
+    recipe = tmp_path / "sources.prune"
+    recipe.write_text(SOURCES)
+    t0 = time.perf_counter()
+    res = subprocess.run([sys.executable, "-m", "resp_dsl", "run", str(recipe), "--cache", str(tmp_path / "c"),
+                          "--out", str(tmp_path / "o"), "--executor", "ray", "--address", "ray://10.255.255.1:10001"],
+                         capture_output=True, text=True, timeout=120, cwd=ROOT,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    seconds = time.perf_counter() - t0
+    out = " ".join((res.stdout + res.stderr).split())
+    assert res.returncode == 2, out
+    assert "Ray cluster at ray://10.255.255.1:10001" in out or "cannot connect to Ray at ray://10.255.255.1" in out
+    assert "Traceback" not in out
+    assert seconds < 30
+
+
 def test_the_flag_without_ray_names_the_extra(tmp_path, monkeypatch):
     """No Ray installed (simulated): exit 2, the install command, no traceback, nothing run."""
     pytest.importorskip("torch")
