@@ -14,6 +14,17 @@ def add_arguments(parser) -> None:
     add_common(parser)
     parser.add_argument("--cache", metavar="DIR", help="checkpoint store (default: $RESP_DSL_CACHE or ~/.cache/resp-dsl)")
     parser.add_argument("--full-keys", action="store_true", help="print whole keys, not 12-character prefixes")
+    parser.add_argument("--workers", type=_positive, metavar="N",
+                        help="also print the critical path and the makespan on N parallel workers (`run --executor ray`), "
+                             "in each cost unit, next to the one-worker total")
+    parser.add_argument("--shards", type=_positive, default=1, metavar="S",
+                        help="with --workers: split generation and Taylor score nodes into S shards, as `run --shards S`")
+
+
+def _positive(text: str) -> int:
+    from resp_dsl.cli.run import _positive as positive
+
+    return positive(text)
 
 
 MAX_TREE_DEPTH = 40
@@ -21,7 +32,8 @@ MAX_TREE_DEPTH = 40
 
 def build_plan(result, cache_root=None) -> dict:
     from resp_dsl.check.protection import _blocks
-    from resp_dsl.runtime.dry import human, plan
+    from resp_dsl.ops.base import human
+    from resp_dsl.runtime.dry import plan
 
     ir, graph = result.ir, result.graph
     sources = sorted({a.model.source for a in ir.arms if a.model})
@@ -55,7 +67,7 @@ def build_plan(result, cache_root=None) -> dict:
 def render_tree(data: dict, full_keys: bool = False):
     from rich.tree import Tree
 
-    from resp_dsl.runtime.dry import human
+    from resp_dsl.ops.base import human
 
     h = data["header"]
     from rich.markup import escape
@@ -116,6 +128,8 @@ def run(args) -> int:
         print_diagnostics(results, args.format)
         return 1
     data = build_plan(result, cache_root=args.cache)
+    if args.workers:
+        data["cluster"] = cluster_plan(data, args.workers, args.shards)
     if args.format == "json":
         data["diagnostics"] = [d.to_dict() for d in result.diagnostics]
         json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
@@ -131,4 +145,33 @@ def run(args) -> int:
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 240)
     console.print(tree)
     console.print(footer)
+    if args.workers:
+        for line in render_cluster(data["cluster"]):
+            console.print(line, markup=False)
     return 0
+
+
+def cluster_plan(data: dict, workers: int, shards: int) -> dict:
+    """Per cost unit: one-worker total, critical path (and its nodes), makespan on ``workers``."""
+    from resp_dsl.runtime.makespan import plan_schedules
+
+    out = {"workers": workers, "shards": shards, "units": {}}
+    for unit, s in plan_schedules(data["nodes"], workers=workers, shards=shards).items():
+        out["units"][unit] = {"total": s.total, "critical_path": s.critical_path, "makespan": s.makespan,
+                              "speedup": round(s.speedup, 3), "path": list(s.path)}
+    return out
+
+
+def render_cluster(cluster: dict) -> list[str]:
+    from resp_dsl.ops.base import human
+    from resp_dsl.runtime.makespan import UNITS
+
+    shards = f", --shards {cluster['shards']}" if cluster["shards"] > 1 else ""
+    lines = [f"on {cluster['workers']} workers{shards} (each unit scheduled on its own; docs/distributed.md):"]
+    for unit, u in cluster["units"].items():
+        if not u["total"]:
+            continue
+        lines.append(f"  {UNITS[unit]}: makespan ≈{human(u['makespan'])} (×{u['speedup']:.2f}), "
+                     f"one worker {human(u['total'])}, critical path {human(u['critical_path'])} "
+                     f"({len(u['path'])} nodes, ending at {u['path'][-1]})")
+    return lines

@@ -43,9 +43,40 @@ def add_arguments(parser) -> None:
                      help="run NODE (an id from `plan`, or a glob such as '*/prune@0.3') and what it needs, nothing else")
     sel.add_argument("--only", metavar="NODE",
                      help="run just NODE (id or glob); what it needs must already be in the store")
+    dist = parser.add_argument_group("distributed (docs/distributed.md)")
+    dist.add_argument("--executor", choices=EXECUTORS, default=EXECUTORS[0],
+                      help="local: one node at a time in this process (default); ray: every ready node at once on "
+                           "a Ray cluster (needs the extra: pip install 'resp-dsl[ray]')")
+    dist.add_argument("--address", metavar="ADDR",
+                      help="the Ray cluster: auto, host:port or ray://host:port (default: a Ray started on this machine)")
+    dist.add_argument("--shards", type=_shards, default=1, metavar="N|auto",
+                      help="with --executor ray: run each generation node (calibrate, regenerate, eval) over N shards "
+                           "of its prompts and each Taylor score over N shards of its calibration batches (default 1; "
+                           "auto: as many as the cluster runs at once)")
+    dist.add_argument("--gpus-per-eval", type=_non_negative, metavar="G",
+                      help="with --executor ray: GPUs each eval task asks for (default: 1 if the model is on CUDA, else 0)")
     parser.add_argument("--keep-going", action="store_true",
                         help="after a node fails, still run every node that does not depend on it "
                              "(exit code 3 if any failed; a failing report never stops the others)")
+
+
+EXECUTORS = ("local", "ray")
+
+
+def _non_negative(text: str) -> float:
+    import argparse
+
+    try:
+        g = float(text)
+    except ValueError:
+        g = -1.0
+    if not g >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return g
+
+
+def _shards(text: str) -> int | str:
+    return text if text == "auto" else _positive(text)
 
 
 def _positive(text: str) -> int:
@@ -88,13 +119,14 @@ class RichReporter:
     def start(self, nodes):
         self.total = len(nodes)
         self.counts = {"done": 0, "cached": 0, "recomputed": 0}
-        self.running = None
+        self.running: dict[str, None] = {}  # nodes running now, in start order (several with --executor ray)
         self.graph_bar = self.progress_view.add_task(self._graph_line(), total=self.total, rate="")
 
     def _graph_line(self) -> str:
         c = getattr(self, "counts", {})
-        pending = self.total - sum(c.values()) - (1 if getattr(self, "running", None) else 0)
-        run = f" · running {self.running}" if getattr(self, "running", None) else ""
+        running = list(getattr(self, "running", None) or ())
+        pending = self.total - sum(c.values()) - len(running)
+        run = f" · running {', '.join(running[:3])}{f' +{len(running) - 3}' if len(running) > 3 else ''}" if running else ""
         return (f"graph: {c.get('done', 0) + c.get('recomputed', 0)} done · {c.get('cached', 0)} cached"
                 f"{run} · {max(0, pending)} pending")
 
@@ -102,12 +134,12 @@ class RichReporter:
         from rich.markup import escape
 
         if status == "running":
-            self.running = node_id
+            self.running[node_id] = None
             self.progress_view.update(self.graph_bar, description=escape(self._graph_line()))
             self.console.print(f"[dim][{self.finished + 1}/{self.total}][/] {self.SYMBOL['running']} {escape(node_id)}")
             return
         self.finished += 1
-        self.running = None
+        self.running.pop(node_id, None)
         self.counts[status] = self.counts.get(status, 0) + 1
         self.progress_view.update(self.graph_bar, completed=self.finished, description=escape(self._graph_line()))
         for label, (task_id, _) in list(self.bars.items()):
@@ -181,7 +213,19 @@ def run(args) -> int:
         print(f"resp-dsl: error: --threads must be at least 1, got {args.threads}", file=sys.stderr)
         return 2
     from resp_dsl.runtime.interpreter import NodeFailed, run_graph
+    from resp_dsl.runtime.ray_executor import RayUnavailable, require_ray  # imports neither Ray nor torch
     from resp_dsl.runtime.store import LockedError, Store, default_cache_dir, usable_root
+
+    if args.executor != "ray" and (args.address or args.shards != 1 or args.gpus_per_eval is not None):
+        print("resp-dsl: error: --address, --shards and --gpus-per-eval need --executor ray", file=sys.stderr)
+        return 2
+    if args.executor == "ray":
+        try:
+            require_ray()
+        except RayUnavailable as exc:
+            print(f"resp-dsl: error: {exc}", file=sys.stderr)
+            print(f"  hint: {exc.hint}", file=sys.stderr)
+            return 2
 
     cache = Path(args.cache).expanduser() if args.cache else default_cache_dir()
     problem = usable_root(cache)
@@ -228,10 +272,21 @@ def run(args) -> int:
     reporter = RichReporter(console, plain=args.plain or not console.is_terminal)
     try:
         with reporter, _sigterm_as_interrupt():
-            outcomes = run_graph(graph, store=store, out_dir=out_dir, reporter=reporter,
-                                 overwrite_exports=args.overwrite_exports, keep_going=args.keep_going,
-                                 targets=targets, compute=compute, batch_size=args.batch_size,
-                                 recipe=str(Path(args.file).resolve()), threads=args.threads)
+            common = {"store": store, "out_dir": out_dir, "reporter": reporter, "keep_going": args.keep_going,
+                      "overwrite_exports": args.overwrite_exports, "targets": targets, "compute": compute,
+                      "batch_size": args.batch_size, "recipe": str(Path(args.file).resolve()), "threads": args.threads}
+            if args.executor == "ray":
+                from resp_dsl.runtime.ray_executor import run_graph_ray
+
+                outcomes = run_graph_ray(graph, **common, address=args.address, shards=args.shards,
+                                         gpus_per_eval=args.gpus_per_eval)
+            else:
+                outcomes = run_graph(graph, **common)
+    except RayUnavailable as exc:
+        console.print(f"[bold red]error[/]: {exc}")
+        if exc.hint:
+            console.print(f"  hint: {exc.hint}")
+        return 2
     except NodeFailed as exc:
         from rich.markup import escape
 

@@ -66,6 +66,27 @@ def resume(prompts: list[str], checkpoint: Checkpoint | None) -> dict[int, Gener
     return done
 
 
+def shard_part(order: list[int], checkpoint: Checkpoint | None) -> list[int]:
+    """The prompt indices this call continues: all of ``order``, or the active shard's part of it
+    (``sharding``; its results reach the driver through ``checkpoint``)."""
+    from resp_dsl import sharding
+
+    shard = sharding.active()
+    if not isinstance(shard, sharding.Shard):
+        return order
+    if checkpoint is None:
+        raise RuntimeError("a generation shard needs a checkpoint to return its prompts through")
+    return sharding.take(order, shard)
+
+
+def end_shard() -> None:
+    """Stop the op after a shard's prompts (``sharding.ShardFinished``); no-op for a whole node."""
+    from resp_dsl import sharding
+
+    if isinstance(sharding.active(), sharding.Shard):
+        raise sharding.ShardFinished()
+
+
 AUTO_BATCH = "auto"
 DEFAULT_BATCH = 64
 AUTO_BATCH_START = {"cuda": 256, "cpu": DEFAULT_BATCH}  # `auto`: first try; halved on out-of-memory

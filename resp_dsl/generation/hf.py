@@ -25,7 +25,8 @@ from typing import Any
 import torch
 
 from resp_dsl.generation.base import (
-    AUTO_BATCH, Checkpoint, Generation, Progress, check_sampling, first_batch_size, resume,
+    AUTO_BATCH, Checkpoint, Generation, Progress, check_sampling, end_shard, first_batch_size, resume,
+    shard_part,
 )
 from resp_dsl.generation.sampling import row_rng, sample_next
 from resp_dsl.models.adapters import takes_logits_to_keep
@@ -115,7 +116,7 @@ def generate(
     empty = [i for i in todo if not ids[i]]
     if empty:
         raise ValueError(f"prompt {empty[0]} tokenizes to nothing; every prompt needs at least one token")
-    order = sorted(todo, key=lambda i: (-len(ids[i]), i))
+    order = shard_part(sorted(todo, key=lambda i: (-len(ids[i]), i)), checkpoint)
     eos = eos_token_ids(model, tokenizer)
     pad = _pad_id(tokenizer, eos)
     was_training = model.training
@@ -147,6 +148,7 @@ def generate(
                 progress(len(results), len(prompts))
     finally:
         model.train(was_training)
+    end_shard()
     return [results[i] for i in range(len(prompts))]
 
 

@@ -16,7 +16,9 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-from resp_dsl.generation.base import Checkpoint, Generation, Progress, check_sampling, first_batch_size, resume
+from resp_dsl.generation.base import (
+    Checkpoint, Generation, Progress, check_sampling, end_shard, first_batch_size, resume, shard_part,
+)
 
 EXTRA_HINT = "pip install 'resp-dsl[vllm]'"
 
@@ -74,6 +76,7 @@ def generate(
     todo = [i for i in range(len(prompts)) if i not in results]
     if not todo:
         return [results[i] for i in range(len(prompts))]
+    todo = shard_part(todo, checkpoint)
     llm = model if isinstance(model, vllm.LLM) else vllm.LLM(model=str(model), dtype=dtype, seed=seed)
     stop = [s for s in (stop or ()) if s]
     batch_size = first_batch_size(batch_size, "cuda")  # `auto`: vLLM manages its memory itself
@@ -102,4 +105,5 @@ def generate(
             checkpoint.append([results[i].to_record(i) for i in rows])
         if progress is not None:
             progress(len(results), len(prompts))
+    end_shard()
     return [results[i] for i in range(len(prompts))]

@@ -85,6 +85,8 @@ class Op:
     aggregates: ClassVar[bool] = False  # inputs are named by node id, labelled, never merged by prefix sharing
     failure_stops_run: ClassVar[bool] = True  # False: a failing node is reported and the run goes on
     reported_as: ClassVar[str | None] = None  # what reports read from its entry: "result" or "selection"
+    runs_on_driver: ClassVar[bool] = False  # writes into the run's --out: never shipped to a cluster worker
+    resource_group: ClassVar[str] = "default"  # `run --gpus-per-GROUP` overrides the GPUs its tasks ask for
 
     def validate(self, params: dict) -> dict:
         """Params through the schema; the canonical dict that enters the key."""
@@ -104,6 +106,12 @@ class Op:
     def present(self, ctx, node, art, summary: dict, artifacts: dict) -> bool:
         """Whether a cached entry's effects outside the store are in place (restoring them if it can)."""
         return True
+
+    def shard_kind(self, params: dict) -> str | None:
+        """How a node of this op splits across workers (`run --shards`): "generation" (by prompt,
+        seeded per prompt, merged byte-identically), "score" (by calibration batch, partial sums
+        reduced exactly), or None (it runs whole)."""
+        return None
 
     def labels(self, node, graph) -> dict[str, Any]:
         """What this node says about the result it leads to (report row labels), e.g. the task of an eval."""

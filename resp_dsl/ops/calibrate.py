@@ -45,6 +45,9 @@ class Calibrate(Op):
             c.memory_bytes = generation_memory(state.config, p["max_tokens"])
         return c
 
+    def shard_kind(self, params: dict) -> str | None:
+        return "generation" if params.get("source") == "self_generated" else None
+
     def run(self, ctx, node, inputs, out: Path) -> dict:
         from resp_dsl.runtime.context import (
             OpError,

@@ -58,6 +58,7 @@ class Eval(Op):
     seeded = True
     limit_param = "limit"
     reported_as = "result"
+    resource_group = "eval"
 
     def labels(self, node, graph) -> dict:
         return {"task": node.params.get("task")}
@@ -71,6 +72,9 @@ class Eval(Op):
         if state.config:
             c.memory_bytes = generation_memory(state.config, p["max_new_tokens"])
         return c
+
+    def shard_kind(self, params: dict) -> str | None:
+        return "generation" if params.get("harness") != "lm_eval" else None  # lm-eval batches on its own
 
     def run(self, ctx, node, inputs, out: Path) -> dict:
         from resp_dsl.evaluation import evaluate_direct, evaluate_lm_eval

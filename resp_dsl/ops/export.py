@@ -41,6 +41,7 @@ class Export(Op):
     params = ExportParams
     inputs = ("model",)
     doc = "write a loadable pruned model"
+    runs_on_driver = True
 
     def cost(self, node, state: PlanState) -> Cost:
         p = node.params

@@ -35,6 +35,9 @@ class Regenerate(Op):
             c.memory_bytes = generation_memory(state.config, tokens)
         return c
 
+    def shard_kind(self, params: dict) -> str | None:
+        return "generation" if float(params.get("rho") or 0) > 0 else None
+
     def run(self, ctx, node, inputs, out: Path) -> dict:
         """Re-sample a fraction rho of the calibration traces with the current (pruned) model.
 

@@ -32,6 +32,7 @@ class Report(Op):
     inputs = ()  # any eval or prune nodes, named by their ids
     doc = "tables, plots, heatmaps and paired comparisons across arms, sparsities and seeds"
     aggregates = True
+    runs_on_driver = True
     failure_stops_run = False  # the other reports and the exports are still written
 
     def cost(self, node, state: PlanState) -> Cost:

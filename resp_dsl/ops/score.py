@@ -50,6 +50,10 @@ class Score(Op):
             c.memory_bytes = cfg.total_params() * 2 + grads + act
         return c
 
+    def shard_kind(self, params: dict) -> str | None:
+        scorer = SCORERS.get(params.get("method"))
+        return "score" if scorer is not None and scorer.shardable and scorer.calibrated else None
+
     def run(self, ctx, node, inputs, out: Path) -> dict:
         from safetensors.torch import save_file
 

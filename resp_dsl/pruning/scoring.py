@@ -132,9 +132,34 @@ def score_structures(
     layers = adapter.layers(model)
     meta = {"method": method, **({"loss": loss} if scorer.token_scope else {}),
             **({"variant": variant} if variant else {})}
-    terms, absolute = scorer.terms(model, adapter, layers, samples, loss=loss, variant=variant,
-                                   batch_size=batch_size, progress=progress, layers_per_pass=layers_per_pass)
+    from resp_dsl import sharding
+
+    work = sharding.active()
+    if isinstance(work, sharding.Shard):  # one shard of the calibration batches: its accumulators
+        n_batches = -(-len(samples) // batch_size)
+        raise sharding.ShardFinished(scorer.partials(
+            model, adapter, layers, samples, loss=loss, variant=variant, batch_size=batch_size, progress=progress,
+            layers_per_pass=layers_per_pass, batches=sharding.take(range(n_batches), work)))
+    if isinstance(work, sharding.Reduced):  # every shard's accumulators, reduced: finish from them
+        terms, absolute = scorer.terms_from_partials(adapter, layers, work.partials, variant=variant)
+    else:
+        terms, absolute = scorer.terms(model, adapter, layers, samples, loss=loss, variant=variant,
+                                       batch_size=batch_size, progress=progress, layers_per_pass=layers_per_pass)
     return _finish(terms, model, dense_dims(model).head_dim, absolute, meta)
+
+
+def reduce_partials(parts: Sequence[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """The sum of the shards' accumulators (``Scorer.partials``), in the order given, in float64.
+
+    A name missing from a shard (its batches never reached that projection) adds nothing. The
+    order is fixed by the caller (shard 0, 1, ...), so the same shards always give the same bits.
+    """
+    total: dict[str, torch.Tensor] = {}
+    for part in parts:
+        for name, t in part.items():
+            t64 = t.detach().to(torch.float64)
+            total[name] = total[name] + t64 if name in total else t64.clone()
+    return total
 
 
 def for_each_input(model, adapter, layers, samples, *, names, loss: str, batch_size: int, progress,

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from resp_dsl.graph import Graph
 from resp_dsl.ops import OPS
-from resp_dsl.ops.base import Cost, PlanState, human
+from resp_dsl.ops.base import Cost, PlanState
 from resp_dsl.registry import ModelConfig
 
 

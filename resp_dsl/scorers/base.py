@@ -25,6 +25,7 @@ class Scorer:
     token_scope: bool = True  # `decode_only` / `full` choose which tokens it reads
     variants: tuple[str, ...] = ()  # the first is the default
     backward: bool = False  # a pass over the calibration set is forward + backward (else forward only)
+    shardable: bool = False  # implements `partials`/`terms_from_partials`: shards of the batches add up
 
     def cost(self, samples: int) -> dict[str, int]:
         """Passes one scoring costs over `samples` calibration samples (what `plan` adds up)."""
@@ -37,3 +38,14 @@ class Scorer:
         """Per block, {projection name: per-row (q, k, v, gate, up) or per-column (o, down) terms},
         and whether a structure's total must be made non-negative after summation."""
         raise NotImplementedError
+
+    def partials(self, model, adapter, layers, samples, *, loss: str, variant: str | None, batch_size: int,
+                 progress, layers_per_pass: int | None, batches: list[int]) -> dict[str, Any]:
+        """The additive accumulators of the calibration batches ``batches`` alone (one shard), as named
+        CPU tensors; summing every shard's (``pruning.scoring.reduce_partials``) gives the whole set's."""
+        raise NotImplementedError(f"{self.name} scoring cannot be sharded")
+
+    def terms_from_partials(self, adapter, layers, partials: dict[str, Any], *,
+                            variant: str | None) -> tuple[list[dict[str, Any]], bool]:
+        """What ``terms`` returns, from the reduced accumulators of every shard."""
+        raise NotImplementedError(f"{self.name} scoring cannot be sharded")

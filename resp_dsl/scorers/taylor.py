@@ -20,14 +20,71 @@ class Taylor(Scorer):
         terms = taylor_terms(model, adapter, layers, samples, loss, variant, batch_size, progress, layers_per_pass)
         return terms, variant == "vectorized"
 
+    def partials(self, model, adapter, layers, samples, *, loss, variant, batch_size, progress, layers_per_pass,
+                 batches):
+        return taylor_partials(model, adapter, layers, samples, loss, variant, batch_size, progress, layers_per_pass,
+                               batches)
+
+    def terms_from_partials(self, adapter, layers, partials, *, variant):
+        return taylor_terms_from_partials(adapter, layers, partials, variant), variant == "vectorized"
+
 
 TAYLOR = Taylor("taylor", "first-order Taylor |W x dL/dW| summed per structure (forward + backward)",
-                variants=("elementwise", "vectorized"), backward=True)
+                variants=("elementwise", "vectorized"), backward=True, shardable=True)
 
 
 def taylor_terms(model, adapter, layers, samples, loss, variant, batch_size, progress, layers_per_pass):
-    import torch
+    from resp_dsl.pruning.scoring import ROWS
 
+    terms: list[dict] = [{} for _ in layers]
+
+    def finish_chunk(acc):
+        for (i, name), a in acc.items():
+            terms[i][name] = _terms_from(a, variant, name in ROWS)
+            a.clear()
+
+    _accumulate(model, adapter, layers, samples, loss, variant, batch_size, progress, layers_per_pass, finish_chunk)
+    return _fill_empty(terms, adapter, layers)
+
+
+def taylor_partials(model, adapter, layers, samples, loss, variant, batch_size, progress, layers_per_pass,
+                    batches: list[int]) -> dict:
+    """The accumulators of calibration batches ``batches`` only (a shard), as fp32 CPU tensors named
+    ``"{block}.{projection}.{G|s|gb}"``: the gradient (elementwise) or the per-row/column sums
+    (vectorized), already divided by the whole set's count, so shards add up to the full set's."""
+    out: dict = {}
+
+    def keep_chunk(acc):
+        for (i, name), a in acc.items():
+            for part in ("G", "s", "gb"):
+                if part in a:
+                    out[f"{i}.{name}.{part}"] = a[part].detach().float().cpu().contiguous()
+            a.clear()
+
+    _accumulate(model, adapter, layers, samples, loss, variant, batch_size, progress, layers_per_pass, keep_chunk,
+                batches=batches)
+    return out
+
+
+def taylor_terms_from_partials(adapter, layers, partials: dict, variant):
+    """The terms of ``taylor_terms`` from reduced accumulators (``taylor_partials`` summed over shards)."""
+    from resp_dsl.pruning.scoring import ROWS, projections
+
+    terms: list[dict] = [{} for _ in layers]
+    for i, layer in enumerate(layers):
+        for name, lin in projections(adapter, layer).items():
+            found = {part: partials[f"{i}.{name}.{part}"] for part in ("G", "s", "gb") if f"{i}.{name}.{part}" in partials}
+            if "G" in found or "s" in found:
+                a = {"weight": lin.weight, "bias": lin.bias,
+                     **{k: v.to(device=lin.weight.device) for k, v in found.items()}}
+                terms[i][name] = _terms_from(a, variant, name in ROWS)
+    return _fill_empty(terms, adapter, layers)
+
+
+def _accumulate(model, adapter, layers, samples, loss, variant, batch_size, progress, layers_per_pass, on_chunk,
+                batches: list[int] | None = None):
+    """Forward + backward over the calibration batches (all, or the indices ``batches``), block
+    chunk by block chunk; ``on_chunk(acc)`` receives each chunk's accumulators."""
     from resp_dsl.pruning.calib import batch_losses, counted_samples, make_batches
     from resp_dsl.pruning.scoring import ROWS, leaf_hook, pad_id, projections
 
@@ -37,11 +94,11 @@ def taylor_terms(model, adapter, layers, samples, loss, variant, batch_size, pro
     n_layers = len(layers)
     per_pass = n_layers if variant == "vectorized" or layers_per_pass is None else max(1, int(layers_per_pass))
     chunks = [range(a, min(a + per_pass, n_layers)) for a in range(0, n_layers, per_pass)]
-    batches = list(make_batches(samples, batch_size, loss=loss, pad_id=pad_id(model)))
-    total, done = len(batches) * len(chunks), 0
+    all_batches = list(make_batches(samples, batch_size, loss=loss, pad_id=pad_id(model)))
+    todo = all_batches if batches is None else [all_batches[b] for b in batches]
+    total, done = len(todo) * len(chunks), 0
     frozen = [(p, p.requires_grad) for p in model.parameters()]
     training = model.training
-    terms: list[dict] = [dict() for _ in layers]
     model.eval()
     try:
         for p, _ in frozen:
@@ -55,7 +112,7 @@ def taylor_terms(model, adapter, layers, samples, loss, variant, batch_size, pro
                 for name, lin in projections(adapter, layers[i]).items():
                     handles.append(lin.register_forward_hook(_grad_hook(acc, (i, name), lin, variant, name in ROWS)))
             try:
-                for batch in batches:
+                for batch in todo:
                     total_loss = batch_losses(model, batch).sum() / n_counted
                     total_loss.backward()
                     done += 1
@@ -64,13 +121,18 @@ def taylor_terms(model, adapter, layers, samples, loss, variant, batch_size, pro
             finally:
                 for h in handles:
                     h.remove()
-            for (i, name), a in acc.items():
-                terms[i][name] = _terms_from(a, variant, name in ROWS)
-                a.clear()
+            on_chunk(acc)
     finally:
         for p, flag in frozen:
             p.requires_grad_(flag)
         model.train(training)
+
+
+def _fill_empty(terms, adapter, layers):
+    import torch
+
+    from resp_dsl.pruning.scoring import ROWS, projections
+
     for i, layer in enumerate(layers):
         # A projection with no rows never fires a useful hook: its terms are empty vectors.
         for name, lin in projections(adapter, layer).items():
