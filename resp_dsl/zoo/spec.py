@@ -127,7 +127,7 @@ MODELS: dict[str, ZooModel] = {
         # 10 blocks, 8 query heads in 4 KV groups, head_dim 32 != 128/8 = 16.
         model=ModelSpec(hidden_size=128, num_hidden_layers=10, num_attention_heads=8, num_key_value_heads=4,
                         head_dim=32, intermediate_size=384),
-        train=TrainSpec(steps=4000, task_batch=16, generic_batch=6, eval_every=500, threads=1,
+        train=TrainSpec(steps=6000, task_batch=16, generic_batch=6, eval_every=500, threads=1,
                         dropout=StructuredDropout(head=0.1, kv_group=0.05, channel_group=0.1, channel_group_size=16)),
         max_new_tokens=256,
         summary="10 blocks, GQA 8/4, 4-8 step problems, many valid traces per problem, trained with structured dropout",

@@ -515,10 +515,10 @@ and stored with it in `card.json`.
 ## Training
 Commands: {segments} (seed {ts.get('seed')}). {t.get('steps')} steps of {ts.get('task_batch')} task +
 {ts.get('generic_batch')} generic sequences, AdamW (lr {ts.get('lr')}, cosine to {ts.get('min_lr_ratio')}×, warmup
-{ts.get('warmup')}), bf16 autocast on CPU with fp32 weights, {ts.get('threads')} threads.
+{ts.get('warmup')}), bf16 autocast with fp32 weights, on {_devices(t)}.
 {dropout}
 Measured training throughput: **{t.get('train_tokens_per_s_median')} tokens/s** (median over steps, padding
-excluded). Wall time recorded by the trainer: {_wall(t)}. {training.get('wall_note', '')}
+excluded, on {_devices(t)}). Wall time recorded by the trainer: {_wall(t)}. {training.get('wall_note', '')}
 
 """ + "\n".join(body)
 
@@ -533,6 +533,16 @@ def _status(spec, card: dict) -> str:
     return (f"> **Status: undertrained.** Dense greedy accuracy is {_pct(greedy)}, below this model's design target of "
             f"{_pct(spec.greedy_target)}; the figures below describe these weights, not the design. Training resumes "
             f"from its checkpoint directory with `resp-dsl zoo train {spec.name} --steps N --workdir DIR`.\n\n")
+
+
+def _devices(t: dict) -> str:
+    """Where the recorded segments ran (a segment without a device ran on the CPU)."""
+    seen = []
+    for s in t.get("segments", []):
+        d = s.get("device") or f"CPU, {s.get('threads', '?')} thread(s)"
+        if d not in seen:
+            seen.append(d)
+    return " and ".join(seen) or "CPU"
 
 
 def _wall(t: dict) -> str:

@@ -13,7 +13,7 @@ from resp_dsl.diagnostics import render_all
 
 ROOT = Path(__file__).resolve().parents[2]
 PKG = ROOT / "resp_dsl"
-RECIPES = sorted((ROOT / "recipes").glob("*.prune"))
+RECIPES = sorted((ROOT / "recipes").rglob("*.prune"))  # recipes/miniature/ too
 STDLIB = sorted((ROOT / "stdlib").glob("*.prune"))
 
 
