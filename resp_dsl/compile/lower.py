@@ -115,7 +115,8 @@ class ArmLowering:
             files = [str(zoo.path(m.source[4:], must_exist=False))] if m.source[4:] in zoo.MODELS else []
         model = self.node("load_model", "load_model", {"model": m.source if m.kind != "local" else self.local(m.source),
                                                        "dtype": m.dtype, "device": m.device, "backend": m.backend,
-                                                       "revision": m.revision}, {}, m.span, files)
+                                                       "revision": m.revision, "devices": m.devices}, {}, m.span,
+                          files)
         at: dict[float, str] = {0.0: model}
         cal = None
         c = arm.calibration

@@ -85,6 +85,7 @@ def evaluate_direct(
     seed: int = 0,
     batch_size: int = 64,
     backend: str = "hf",
+    backend_options: dict | None = None,
     progress: Any = None,
     checkpoint: Any = None,
     extractor: Any = None,
@@ -107,7 +108,7 @@ def evaluate_direct(
                for ex in examples]
     gens = generate(model, tokenizer, prompts, max_new_tokens=max_new_tokens, temperature=temperature,
                     top_p=top_p, top_k=top_k, seed=seed, batch_size=batch_size, stop=task_obj.stop,
-                    progress=progress, checkpoint=checkpoint)
+                    progress=progress, checkpoint=checkpoint, **(backend_options or {}))
     records = []
     for ex, gen in zip(examples, gens):
         rec = task_obj.score(gen.text, ex)

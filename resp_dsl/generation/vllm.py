@@ -60,11 +60,13 @@ def generate(
     progress: Progress | None = None,
     checkpoint: Checkpoint | None = None,
     dtype: str = "auto",
+    tensor_parallel_size: int = 1,
 ) -> list[Generation]:
     """Continue every prompt with vLLM; same contract as ``resp_dsl.generation.hf.generate``.
 
     ``batch_size`` is the number of prompts handed to vLLM between checkpoints (vLLM
-    schedules its own batches inside).
+    schedules its own batches inside). ``tensor_parallel_size`` spreads the model over that many
+    GPUs (a recipe's `model ... devices=N`).
     """
     check_sampling(max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, top_k=top_k,
                    batch_size=batch_size)
@@ -77,7 +79,8 @@ def generate(
     if not todo:
         return [results[i] for i in range(len(prompts))]
     todo = shard_part(todo, checkpoint)
-    llm = model if isinstance(model, vllm.LLM) else vllm.LLM(model=str(model), dtype=dtype, seed=seed)
+    llm = model if isinstance(model, vllm.LLM) else vllm.LLM(model=str(model), dtype=dtype, seed=seed,
+                                                                 tensor_parallel_size=tensor_parallel_size)
     stop = [s for s in (stop or ()) if s]
     batch_size = first_batch_size(batch_size, "cuda")  # `auto`: vLLM manages its memory itself
     for start in range(0, len(todo), batch_size):

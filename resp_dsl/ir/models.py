@@ -48,6 +48,7 @@ class ModelSpec(IRModel):
     device: str = "auto"
     backend: Backend = "hf"
     revision: str | None = None
+    devices: int = 1  # accelerators one copy of the model spans (accelerate device_map / vLLM tensor parallel)
     span: Span
 
 

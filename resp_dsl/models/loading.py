@@ -68,18 +68,36 @@ def torch_dtype(name: str):
     return table[name]
 
 
-def load_model(source, *, dtype: str = "fp32", device: str = "cpu", revision: str | None = None):
+def spread_memory(devices: int, headroom: float = 0.9) -> dict:
+    """accelerate's ``max_memory`` for GPUs 0..devices-1 (a fraction of each one's memory), no CPU offload."""
+    import torch
+
+    return {i: int(torch.cuda.get_device_properties(i).total_memory * headroom) for i in range(devices)}
+
+
+def load_model(source, *, dtype: str = "fp32", device: str = "cpu", revision: str | None = None,
+               devices: int = 1):
     """(model, tokenizer) of a local model directory of any format, or of a hub id.
 
     A local directory goes through `load_pruned` (checksums verified, safetensors only, a
     per-layer export with the packaged modeling code); a hub id through `from_pretrained`.
+    ``devices`` > 1 spreads one copy over GPUs 0..devices-1 with accelerate's ``device_map="auto"``
+    and a ``max_memory`` that names only those GPUs (a dense model directory or a hub id).
     """
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
     root = Path(str(source)).expanduser()
-    if root.is_dir():
+    if devices > 1:
+        if root.is_dir() and (root / "resp_dsl.json").is_file():
+            raise LoadError(f"{root} is a pruned export; devices={devices} loads dense models only (the pruned "
+                            "model is rebuilt from its base and selection)")
+        tok = AutoTokenizer.from_pretrained(str(source), revision=revision)
+        model = AutoModelForCausalLM.from_pretrained(str(source), revision=revision, dtype=torch_dtype(dtype),
+                                                     use_safetensors=True, device_map="auto",
+                                                     max_memory=spread_memory(devices)).eval()
+    elif root.is_dir():
         model = load_pruned(root, dtype=torch_dtype(dtype), device=device)
         tok = AutoTokenizer.from_pretrained(str(root))
     elif root.exists():

@@ -88,9 +88,18 @@ class Op:
     runs_on_driver: ClassVar[bool] = False  # writes into the run's --out: never shipped to a cluster worker
     resource_group: ClassVar[str] = "default"  # `run --gpus-per-GROUP` overrides the GPUs its tasks ask for
 
+    # Fields added to a schema after keys were published: they enter the key only when set away
+    # from their default, so that every existing node keeps its key.
+    omit_when_default: ClassVar[tuple[str, ...]] = ()
+
     def validate(self, params: dict) -> dict:
         """Params through the schema; the canonical dict that enters the key."""
-        return self.params(**params).model_dump(mode="json")
+        parsed = self.params(**params)
+        out = parsed.model_dump(mode="json")
+        for name in self.omit_when_default:
+            if out.get(name) == self.params.model_fields[name].default:
+                del out[name]
+        return out
 
     def cost(self, node, state: PlanState) -> Cost:
         return Cost()

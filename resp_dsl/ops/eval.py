@@ -78,7 +78,7 @@ class Eval(Op):
 
     def run(self, ctx, node, inputs, out: Path) -> dict:
         from resp_dsl.evaluation import evaluate_direct, evaluate_lm_eval
-        from resp_dsl.runtime.context import sampling_in_force, task_of, vllm_model
+        from resp_dsl.runtime.context import backend_options, sampling_in_force, task_of, vllm_model
 
         p = node.params
         model, tok = ctx.model(inputs["model"])
@@ -95,7 +95,9 @@ class Eval(Op):
             if backend == "vllm":
                 model = vllm_model(ctx, inputs["model"], tok)
             extractor = ctx.extractor(p["extractor"], model) if p.get("extractor") else None
+            options = backend_options(backend, inputs["model"])
             result = evaluate_direct(model, tok, task, **common, backend=backend, extractor=extractor,
+                                     backend_options=options,
                                      progress=lambda d, t: ctx.progress(f"eval {p['task']}: problems", d, t),
                                      checkpoint=checkpoint)
         result.save(out / "result.json")

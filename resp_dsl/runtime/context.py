@@ -97,7 +97,7 @@ class RunContext:
     # -- models ---------------------------------------------------------------------------
     def base_model(self, spec: dict):
         """The dense model of a `model.json` base spec, loaded once per run."""
-        key = (spec["path"], spec["dtype"], spec["device"])
+        key = (spec["path"], spec["dtype"], spec["device"], spec.get("devices", 1))
         if key not in self._models:
             if self.threads:
                 import torch  # a fully cached run never gets here, so never imports torch
@@ -171,8 +171,12 @@ def load_base(spec: dict):
     device = spec.get("device") or "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise OpError(f"device {device!r} requested but CUDA is not available", hint="use device cpu")
+    devices = int(spec.get("devices", 1))
+    if devices > torch.cuda.device_count() and devices > 1:
+        raise OpError(f"devices={devices} requested but torch sees {torch.cuda.device_count()} GPU(s)",
+                      hint="lower devices=, or run where that many GPUs are visible (CUDA_VISIBLE_DEVICES)")
     try:
-        return load_model(path, dtype=spec["dtype"], device=device, revision=spec.get("revision"))
+        return load_model(path, dtype=spec["dtype"], device=device, revision=spec.get("revision"), devices=devices)
     except (LoadError, ValueError) as exc:
         raise OpError(str(exc)) from None
 
@@ -254,10 +258,17 @@ def generate(ctx: RunContext, model, tok, prompts: list[str], params: dict, out:
     if backend_name == "vllm" and model_art is not None:
         model = vllm_model(ctx, model_art, tok)
     checkpoint = ctx.checkpoint("generations.jsonl")
-    return backend(model, tok, prompts, max_new_tokens=params["max_tokens"],
+    extra = backend_options(backend_name, model_art)
+    return backend(model, tok, prompts, max_new_tokens=params["max_tokens"], **extra,
                    temperature=params["temperature"], top_p=params["top_p"], top_k=params["top_k"],
                    seed=seed, batch_size=ctx.batch_size or params.get("batch_size", 64),
                    progress=lambda d, t: ctx.progress(label, d, t), checkpoint=checkpoint)
+
+
+def backend_options(backend_name: str | None, model_art: Artifact | None) -> dict:
+    """What a backend needs beyond the prompts: vLLM's tensor_parallel_size for a model spread over GPUs."""
+    devices = int(model_art.json("model.json")["base"].get("devices", 1)) if model_art is not None else 1
+    return {"tensor_parallel_size": devices} if backend_name == "vllm" and devices > 1 else {}
 
 
 def write_traces(path: Path, records: list[dict]) -> None:

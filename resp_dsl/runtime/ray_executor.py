@@ -136,10 +136,18 @@ def model_device(graph, node) -> str:
     return str(seen.params.get("device") or "cpu")
 
 
+def model_devices(graph, node) -> int:
+    """How many GPUs one copy of the node's model spans (`model ... devices=N`; 1 when not set)."""
+    seen = node
+    while "model" in seen.inputs:
+        seen = graph.nodes[seen.inputs["model"]]
+    return int(seen.params.get("devices", 1))
+
+
 def placement(graph, node, *, gpus_per_eval: float | None = None) -> dict[str, float]:
-    """The Ray resources one task of ``node`` asks for: a CPU, and a GPU when its model is on
-    CUDA (``gpus_per_eval`` for eval nodes when given)."""
-    gpus = 1.0 if model_device(graph, node).startswith("cuda") else 0.0
+    """The Ray resources one task of ``node`` asks for: a CPU, and as many GPUs as its model spans
+    when it is on CUDA (``devices=N``; ``gpus_per_eval`` for eval nodes when given)."""
+    gpus = float(model_devices(graph, node)) if model_device(graph, node).startswith("cuda") else 0.0
     if OPS[node.op].resource_group == "eval" and gpus_per_eval is not None:
         gpus = float(gpus_per_eval)
     return {"num_cpus": 1.0, "num_gpus": gpus}

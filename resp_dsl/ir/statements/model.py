@@ -1,5 +1,5 @@
-"""`model SOURCE [dtype D] [device D] [backend B] [revision R]`: the model an arm prunes
-(a hub id, a local directory or ``zoo:<name>``).
+"""`model SOURCE [dtype D] [device D] [backend B] [revision R] [devices=N]`: the model an arm prunes
+(a hub id, a local directory or ``zoo:<name>``); ``devices=N`` spreads one copy of it over N GPUs.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from resp_dsl.diagnostics import suggest
 from resp_dsl.ir import models as M
 from resp_dsl.ir.values import show
 from resp_dsl.syntax import ast as A
+
+MODEL_OPTIONS = ("dtype", "device", "backend", "revision", "devices")
 
 if TYPE_CHECKING:
     from resp_dsl.ir.args import Args
@@ -31,7 +33,7 @@ def build(b: Builder, cmd: A.Command, a: Args, scope: Scope, top: bool) -> None:
     opts: dict[str, A.Value] = {}
     while a.pos:  # `dtype bf16` pairs
         key = a.take()
-        if isinstance(key, A.Name) and key.value in ("dtype", "device", "backend", "revision"):
+        if isinstance(key, A.Name) and key.value in MODEL_OPTIONS:
             val = a.take()
             if val is None:
                 b.sink.add(C.MISSING_ARGUMENT, key.span, f"`{key.value}` needs a value")
@@ -39,12 +41,12 @@ def build(b: Builder, cmd: A.Command, a: Args, scope: Scope, top: bool) -> None:
                 opts[key.value] = val
         else:
             b.sink.add(C.UNKNOWN_OPTION, key.span, f"unexpected argument {show(key)} to `model`",
-                       suggest(key.value, ("dtype", "device", "backend", "revision")) if isinstance(key, A.Name) else None)
-    for k in ("dtype", "device", "backend", "revision"):
+                       suggest(key.value, MODEL_OPTIONS) if isinstance(key, A.Name) else None)
+    for k in MODEL_OPTIONS:
         v = a.opt(k)
         if v is not None:
             opts[k] = v
-    a.finish(("dtype", "device", "backend", "revision"))
+    a.finish(MODEL_OPTIONS)
     if source is None:
         return
     kind = "zoo" if source.startswith("zoo:") else (
@@ -70,6 +72,16 @@ def build(b: Builder, cmd: A.Command, a: Args, scope: Scope, top: bool) -> None:
         fields["device"] = dev
     if "revision" in opts:
         fields["revision"] = b.text(opts["revision"], "revision")
-    if any(fields.get(k, "") is None for k in ("dtype", "backend", "device", "revision")):
+    if "devices" in opts:
+        fields["devices"] = b.number(opts["devices"], "devices", integer=True)
+        if fields["devices"] is not None and fields["devices"] < 1:
+            b.sink.add(C.OUT_OF_RANGE, opts["devices"].span, f"devices={fields['devices']}: a model needs at least 1 device")
+            fields["devices"] = None
+        elif fields["devices"] is not None and fields["devices"] > 1 and fields.get("device", "auto") != "cuda":
+            b.sink.add(C.INCOMPATIBLE_OPTIONS, opts["devices"].span,
+                       f"devices={fields['devices']} spreads the model over several GPUs and needs `device cuda`",
+                       hint="write `device cuda devices=N` (not cpu, auto or one cuda:K)")
+            fields["devices"] = None
+    if any(fields.get(k, "") is None for k in ("dtype", "backend", "device", "revision", "devices")):
         return
     b.set(scope, "model", M.ModelSpec(**fields), cmd.span)
