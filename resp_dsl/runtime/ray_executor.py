@@ -35,6 +35,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from resp_dsl.ops import OPS
+from resp_dsl.ops.base import human
 from resp_dsl import sharding
 from resp_dsl.runtime.interpreter import (
     SUMMARY,
@@ -168,20 +169,42 @@ def auto_shards(request: dict[str, float], cluster: dict[str, float]) -> int:
     return max(1, int(n))
 
 
+def memory_estimates(graph) -> dict[str, int]:
+    """Bytes each node needs, from its op's own cost (``Op.cost``, what `plan` prints), where the
+    model's config can be read offline; the Ray executor asks for them as the `memory` resource."""
+    from resp_dsl.registry import resolve
+    from resp_dsl.runtime.dry import plan
+
+    def config(source):
+        try:
+            return resolve(source)
+        except Exception:  # noqa: BLE001 - an unknown model just has no estimate
+            return None
+
+    return {p.id: int(p.cost.memory_bytes) for p in plan(graph, config) if p.cost.memory_bytes}
+
+
 def check_fits(nodes, requests: dict[str, dict[str, float]], cluster: list[dict]) -> None:
     """Refuse, before anything runs, a node that no single Ray node can hold."""
     alive = [n.get("Resources", {}) for n in cluster if n.get("Alive", n.get("alive", True))]
     most = {"num_gpus": max((r.get("GPU", 0) for r in alive), default=0),
-            "num_cpus": max((r.get("CPU", 0) for r in alive), default=0)}
+            "num_cpus": max((r.get("CPU", 0) for r in alive), default=0),
+            "memory": max((r.get("memory", 0) for r in alive), default=0)}
     for node in nodes:
         if OPS[node.op].runs_on_driver:
             continue
-        for res, word in (("num_gpus", "GPU"), ("num_cpus", "CPU")):
+        for res, word in (("num_gpus", "GPU"), ("num_cpus", "CPU"), ("memory", "memory")):
+            if res not in requests[node.id]:
+                continue
             asked = requests[node.id][res]
             if asked > most[res]:
-                raise NodeFailed(node, "", f"asks for {asked:g} {word}(s) per task, but the largest node of the "
-                                           f"Ray cluster has {most[res]:g}",
-                                 "lower --gpus-per-eval, or add a Ray node with more " + word + "s", None)
+                if res == "memory":
+                    message = (f"needs about {human(asked, 'B')} per task (its `plan` estimate), but the largest "
+                               f"node of the Ray cluster has {human(most[res], 'B')}")
+                else:
+                    message = f"asks for {asked:g} {word}(s) per task, but the largest node of the Ray cluster has {most[res]:g}"
+                raise NodeFailed(node, "", message, "lower --gpus-per-eval, or add a Ray node with more " + word + "s",
+                                 None)
 
 
 # ---------------------------------------------------------------------------------------
@@ -337,6 +360,9 @@ def run_graph_ray(graph, *, store, out_dir: Path, reporter=None, overwrite_expor
                      overwrite_exports=overwrite_exports, batch_size=batch_size, threads=threads)
     options = {"batch_size": batch_size, "threads": threads}
     requests = {n.id: placement(graph, n, gpus_per_eval=gpus_per_eval) for n in nodes}
+    for node_id, need in memory_estimates(graph).items():
+        if node_id in requests:
+            requests[node_id]["memory"] = float(need)
     preflight(nodes)
     check_fits(nodes, requests, ray.nodes())
     task = ray.remote(execute)
