@@ -119,16 +119,25 @@ class RichReporter:
     def start(self, nodes):
         self.total = len(nodes)
         self.counts = {"done": 0, "cached": 0, "recomputed": 0}
-        self.running: dict[str, None] = {}  # nodes running now, in start order (several with --executor ray)
+        self.running: dict[str, str | None] = {}  # nodes running now -> their worker, in start order (several with --executor ray)
         self.graph_bar = self.progress_view.add_task(self._graph_line(), total=self.total, rate="")
 
     def _graph_line(self) -> str:
         c = getattr(self, "counts", {})
-        running = list(getattr(self, "running", None) or ())
+        running = [f"{n} on {w.split(' ')[0]}" if w else n for n, w in (getattr(self, "running", None) or {}).items()]
         pending = self.total - sum(c.values()) - len(running)
         run = f" · running {', '.join(running[:3])}{f' +{len(running) - 3}' if len(running) > 3 else ''}" if running else ""
         return (f"graph: {c.get('done', 0) + c.get('recomputed', 0)} done · {c.get('cached', 0)} cached"
                 f"{run} · {max(0, pending)} pending")
+
+    def where(self, node_id, worker):
+        """A Ray worker started a task of ``node_id``: the live view names it beside the node."""
+        from rich.markup import escape
+
+        if node_id in self.running:
+            self.running[node_id] = worker
+            self.progress_view.update(self.graph_bar, description=escape(self._graph_line()))
+            self.console.print(f"[dim]           {escape(node_id)} runs on {escape(worker)}[/]")
 
     def node(self, node_id, status, outcome):
         from rich.markup import escape

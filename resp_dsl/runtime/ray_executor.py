@@ -262,6 +262,28 @@ def _worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()} (node {node_id[:8]})"
 
 
+def _announce(board, node_id: str) -> None:
+    """Tell the driver's live view which worker runs ``node_id`` (best effort: never fails a task)."""
+    if board is None:
+        return
+    with contextlib.suppress(Exception):
+        board.put_nowait((node_id, _worker_name()))
+
+
+def _show_workers(board, reporter) -> None:
+    """Move the workers' announcements into the live view (``reporter.where``, else a log line)."""
+    if board is None:
+        return
+    with contextlib.suppress(Exception):
+        while not board.empty():
+            node_id, worker = board.get_nowait()
+            where = getattr(reporter, "where", None)
+            if where is not None:
+                where(node_id, worker)
+            else:
+                reporter.log(f"{node_id}: running on {worker}")
+
+
 def execute(node, key: str, inputs: dict, partial_files: dict[str, bytes], work, options: dict) -> dict:
     """One task: run ``node`` (whole, one shard, or the finish from reduced score shards) in a
     private directory and return what it wrote. Never raises for an op failure: it returns
@@ -269,6 +291,7 @@ def execute(node, key: str, inputs: dict, partial_files: dict[str, bytes], work,
     from resp_dsl.runtime.context import Artifact, OpError
 
     ctx, logs = _worker_context(options)
+    _announce(options.get("board"), node.id)
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="resp-dsl-task-") as tmp:
         root = Path(tmp)
@@ -358,7 +381,10 @@ def run_graph_ray(graph, *, store, out_dir: Path, reporter=None, overwrite_expor
     keys = {n.id: graph.key(n.id) for n in nodes}
     ctx = RunContext(store=store, out_dir=Path(out_dir), progress=reporter.progress, log=reporter.log,
                      overwrite_exports=overwrite_exports, batch_size=batch_size, threads=threads)
-    options = {"batch_size": batch_size, "threads": threads}
+    from ray.util.queue import Queue
+
+    board = Queue()  # workers announce (node, worker) when a task starts: the live view shows where it runs
+    options = {"batch_size": batch_size, "threads": threads, "board": board}
     requests = {n.id: placement(graph, n, gpus_per_eval=gpus_per_eval) for n in nodes}
     for node_id, need in memory_estimates(graph).items():
         if node_id in requests:
@@ -513,7 +539,10 @@ def run_graph_ray(graph, *, store, out_dir: Path, reporter=None, overwrite_expor
                         fail(node, failed)
             if not inflight:
                 break
-            ready, _ = ray.wait(list(inflight), num_returns=1)
+            ready, _ = ray.wait(list(inflight), num_returns=1, timeout=0.5)
+            _show_workers(board, reporter)
+            if not ready:
+                continue
             node_id, tag = inflight.pop(ready[0])
             try:
                 result = ray.get(ready[0])

@@ -109,6 +109,8 @@ def test_quickstart_on_ray_with_shards_equals_local(ray_cluster, tmp_path):
                      "--executor", "ray", "--shards", "2")
     assert code == 0, out
     assert "calibrate/self_generated: shard 2/2 done" in out and "eval/tiny_gsm@0.4: shard 2/2 done" in out
+    flat = " ".join(out.split())  # the live view names the worker of every running node
+    assert re.search(r"calibrate/self_generated runs on \S+:\d+ \(node [0-9a-f]+\)", flat), flat
     _assert_same_results(tmp_path / "local", tmp_path / "ray")
     for f in ("table1.json", "table1.md", "table1.csv"):
         assert (tmp_path / "out-local" / f).read_bytes() == (tmp_path / "out-ray" / f).read_bytes()
