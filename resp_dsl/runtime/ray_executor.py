@@ -45,6 +45,7 @@ from resp_dsl.runtime.interpreter import (
     _nodes_in_order,
     _PlainReporter,
     _reuse,
+    params_for_run,
     preflight,
 )
 
@@ -437,6 +438,7 @@ def run_graph_ray(graph, *, store, out_dir: Path, reporter=None, overwrite_expor
 
     def start(node) -> None:
         key = keys[node.id]
+        params_for_run(node, key)  # the op's schema, as the local interpreter checks before running
         lock = contextlib.ExitStack()
         lock.enter_context(store.lock(key, timeout=math.inf,
                                       on_wait=lambda s: reporter.log(f"waiting for another run to finish {node.id}")))
