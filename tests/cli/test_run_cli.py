@@ -152,10 +152,15 @@ def test_two_runs_on_one_store_both_finish_identically(reference, recipe, tmp_pa
 
 
 def test_sigterm_stops_like_ctrl_c(recipe, tmp_path):
-    proc = subprocess.Popen(_cmd(recipe, tmp_path / "cache", tmp_path / "out"), stdout=subprocess.PIPE,
+    # A calibration long enough (many seconds) that the signal always lands while it runs: with the
+    # shared recipe the whole run could finish in the half second after its first node started.
+    slow = tmp_path / "slow.prune"
+    slow.write_text(recipe.read_text().replace("calibrate self_generated from tiny_gsm n=6 max_tokens=12",
+                                               "calibrate self_generated from tiny_gsm n=400 max_tokens=256"))
+    proc = subprocess.Popen(_cmd(slow, tmp_path / "cache", tmp_path / "out"), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, env=_env())
     for line in proc.stdout:
-        if "running" in line:
+        if "running" in line and "calibrate" in line:
             break
     time.sleep(0.5)
     proc.send_signal(signal.SIGTERM)
