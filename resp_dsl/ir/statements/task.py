@@ -25,8 +25,18 @@ BUILTIN_TASKS: dict[str, dict[str, Any]] = {
     name: {"shots": cls.default_shots, "max_new_tokens": cls.max_new_tokens, "answer": cls.answer_kind}
     for name, cls in TASKS.items()
 }
-TASK_OPTIONS = ("shots", "split", "max_new_tokens", "temperature", "top_p", "top_k", "seed", "limit", "chat",
-                "enable_thinking", "harness", "extractor")
+
+# How each task option is read, in the order its diagnostics come out.
+_OPTION_READERS: dict[str, Any] = {
+    **{k: lambda b, v, k=k: b.number(v, k, integer=True) for k in ("shots", "max_new_tokens", "seed", "limit", "top_k")},
+    **{k: lambda b, v, k=k: b.number(v, k) for k in ("temperature", "top_p")},
+    "split": lambda b, v: b.word(v, V.SPLITS, "split"),
+    **{k: lambda b, v, k=k: b.boolean(v, k) for k in ("chat", "enable_thinking")},
+    "harness": lambda b, v: b.word(v, V.HARNESSES, "evaluation harness"),
+    "extractor": lambda b, v: b.text(v, "answer-extractor model"),
+}
+
+TASK_OPTIONS = tuple(_OPTION_READERS)  # the options `task` and `eval` take
 
 
 def build(b: Builder, cmd: A.Command, a: Args, scope: Scope, top: bool) -> None:
@@ -67,27 +77,10 @@ def build(b: Builder, cmd: A.Command, a: Args, scope: Scope, top: bool) -> None:
 
 def task_options(b: Builder, a: Args) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for key in ("shots", "max_new_tokens", "seed", "limit", "top_k"):
+    for key, read in _OPTION_READERS.items():
         v = a.opt(key)
         if v is not None:
-            out[key] = b.number(v, key, integer=True)
-    for key in ("temperature", "top_p"):
-        v = a.opt(key)
-        if v is not None:
-            out[key] = b.number(v, key)
-    v = a.opt("split")
-    if v is not None:
-        out["split"] = b.word(v, V.SPLITS, "split")
-    for key in ("chat", "enable_thinking"):
-        v = a.opt(key)
-        if v is not None:
-            out[key] = b.boolean(v, key)
-    v = a.opt("harness")
-    if v is not None:
-        out["harness"] = b.word(v, V.HARNESSES, "evaluation harness")
-    v = a.opt("extractor")
-    if v is not None:
-        out["extractor"] = b.text(v, "answer-extractor model")
+            out[key] = read(b, v)
     return out
 
 
