@@ -2,7 +2,7 @@
 
 ``<out>/run.json``   the recipe, the `--set` values, the resolved params and recipe (every arm with
                      its settings after imports, loops and `--set`), every node's key and status,
-                     package versions, the machine, start time and duration
+                     package versions, the machine, start time, duration and peak memory
 ``<out>/recipe/``    the recipe and every file it `use`s, as they were read
 ``<out>/samples/``   one JSONL per evaluation: prompt, output, extracted answer, gold, correct
                      (what lm-eval's `--log_samples` keeps)
@@ -92,6 +92,25 @@ def machine() -> dict[str, Any]:
     return info
 
 
+def peak_memory() -> dict[str, Any]:
+    """Peak resident memory of this process (and of its finished children, e.g. lm-eval), in MiB; on CUDA the
+    peak allocated on each device."""
+    out: dict[str, Any] = {}
+    try:
+        import resource
+
+        scale = 1 / 1024 if sys.platform != "darwin" else 1 / 2**20  # ru_maxrss: KiB on Linux, bytes on macOS
+        out["rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale, 1)
+        out["children_rss_mib"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * scale, 1)
+    except (ImportError, OSError):  # no `resource` on Windows
+        pass
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        out["cuda_allocated_mib"] = [round(torch.cuda.max_memory_allocated(i) / 2**20, 1)
+                                     for i in range(torch.cuda.device_count())]
+    return out
+
+
 def samples_of(result: dict) -> list[dict]:
     return [{k: rec.get(k) for k in SAMPLE_FIELDS} for rec in result.get("per_example", [])]
 
@@ -118,7 +137,7 @@ def write_run_record(out_dir: Path, *, config: dict, sources: dict[str, str], pa
                               out_dir / "samples" / f"{_slug(o.id)}.jsonl")
     record = {"configuration": config, "params": params, "sources": list(sources), "resolved": resolved,
               "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)), "seconds": round(seconds, 2),
-              "nodes": [{"id": o.id, "op": o.op, "key": o.key, "status": o.status, "summary": o.summary}
+              "peak_memory": peak_memory(), "nodes": [{"id": o.id, "op": o.op, "key": o.key, "status": o.status, "summary": o.summary}
                         for o in outcomes],
               "versions": versions(), "machine": machine()}
     return write_atomic(out_dir / RUN_FILE, json.dumps(record, indent=1, sort_keys=True, default=str) + "\n")

@@ -301,10 +301,11 @@ def _per_seed_table(rl, cl, cells, rows_by: str) -> list[str]:
     return out + [""]
 
 
-def _compatible(a: str, b: str) -> bool:
-    """Two arm labels are compared when the loop variables they both bind agree (the seed aside)."""
+def _compatible(a: str, b: str, named: set[str]) -> bool:
+    """Two arm labels are compared when the loop variables they both bind agree, the seed and the variables
+    that the compared names fix themselves aside (`"main[rho=1.0]" vs "main[rho=0]"` pairs across `rho`)."""
     va, vb = sweep_values(a), sweep_values(b)
-    return all(va[k] == vb[k] for k in va.keys() & vb.keys() if k != SEED)
+    return all(va[k] == vb[k] for k in va.keys() & vb.keys() if k != SEED and k not in named)
 
 
 def _pair_seeds(sa: dict, sb: dict) -> list[tuple[str | None, dict, dict]]:
@@ -337,16 +338,18 @@ def compare_rows(rows: list[dict], outcomes: dict[str, dict[str, bool]], *, a: s
     pick = [r for r in rows if at is None or abs(r["sparsity"] - at) < 1e-9]
     ga = _by_seed([r for r in pick if names_arm(r["arm"], a)], "to compare")
     gb = _by_seed([r for r in pick if names_arm(r["arm"], b)], "to compare")
+    named = set(sweep_values(a)) | set(sweep_values(b))
     out = []
     for (task, sp, la), sa in ga.items():
         for (task_b, sp_b, lb), sb in gb.items():
-            if (task, sp) != (task_b, sp_b) or la == lb or not _compatible(la, lb):
+            if (task, sp) != (task_b, sp_b) or la == lb or not _compatible(la, lb, named):
                 continue
             pairs = _pair_seeds(sa, sb)
             if not pairs or all(ra["key"] == rb["key"] for _, ra, rb in pairs):
                 continue  # no common seed, or the same evaluations (the dense model both arms share)
             recs, diffs = zip(*(_paired(s, ra, rb, outcomes) for s, ra, rb in pairs))
-            row = {**{k: v for k, v in sweep_values(la).items() | sweep_values(lb).items() if k != SEED},
+            shared = {k: v for k, v in sweep_values(la).items() | sweep_values(lb).items() if k != SEED and k not in named}
+            row = {**shared,
                    "task": task, "sparsity": sp, "a": la, "b": lb, "seeds": [r["seed"] for r in recs if r["seed"] is not None],
                    "per_seed": list(recs)}
             if len(recs) == 1:

@@ -166,3 +166,19 @@ def test_compare_skips_the_shared_dense_model_and_fails_without_a_common_point()
 def test_per_problem_reads_ids_and_falls_back_to_positions():
     res = {"per_example": [{"id": "q7", "correct": 1}, {"correct": False}]}
     assert per_problem(res) == {"q7": True, "1": False}
+
+
+def test_compare_two_values_of_one_loop_named_in_the_labels():
+    # Table 3's shape: one implicit arm per ρ, each over two seeds; the labels fix ρ themselves.
+    labels = {f"{rho}-{s}": {"arms": [f"main[rho={rho},seed={s}]"], "task": "t", "method": "taylor",
+                             "sparsity": 0.4, "prune_node": f"p{rho}{s}"} for rho in ("0", "1.0") for s in (0, 1)}
+    correct = {"0-0": 40, "0-1": 50, "1.0-0": 60, "1.0-1": 62}
+    results = {role: {"accuracy": k / 100, "correct": k, "n": 100, "key": f"k-{role}"} for role, k in correct.items()}
+    outcomes = {f"k-{role}": _vec(k) for role, k in correct.items()}
+    (r,) = compare_rows(make_rows(labels, results), outcomes, a="main[rho=1.0]", b="main[rho=0]", at=0.4)
+    assert (r["a"], r["b"], r["seeds"]) == ("main[rho=1.0]", "main[rho=0]", ["0", "1"])
+    assert "rho" not in r
+    assert r["difference"] == pytest.approx(((60 - 40) + (62 - 50)) / 200)
+    # without naming ρ, different ρ are still never paired
+    with pytest.raises(ReportError):
+        compare_rows(make_rows(labels, results), outcomes, a="main", b="main", at=0.4)

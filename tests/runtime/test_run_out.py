@@ -45,6 +45,8 @@ def test_out_holds_recipe_settings_versions_machine_and_samples(recipe, tmp_path
     (arm,) = rec["resolved"]["arms"]
     assert [e["task"]["limit"] for e in arm["evals"]] == [3] and arm["score"]["method"] == "magnitude"
     assert rec["versions"]["torch"] and rec["versions"]["transformers"] and rec["machine"]["cpus"]
+    # peak resident memory of the run (a real process holds at least its interpreter: > 10 MiB)
+    assert rec["peak_memory"]["rss_mib"] > 10
     assert {n["op"] for n in rec["nodes"]} >= {"load_model", "eval", "report"}
     assert (out / "recipe" / "small.prune").read_text() == recipe.read_text()
     assert (out / "recipe" / "stdlib" / "tasks.prune").is_file()
