@@ -80,7 +80,14 @@ def measure(path: str | Path, overrides: dict[str, str] | None = None) -> Sharin
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"no recipe at {p}")
-    return measure_compiled(compile_file(p, overrides=overrides), p.name)
+    name = p.name
+    for base in (ROOT / "recipes", ROOT):  # recipes/ is a link: compare unresolved paths
+        try:
+            name = str(p.absolute().relative_to(base))
+            break
+        except ValueError:
+            continue
+    return measure_compiled(compile_file(p, overrides=overrides), name)
 
 
 def ratio(alone: int, shared: int) -> float | str:
