@@ -1,6 +1,6 @@
 """A finished recipe re-runs like `make` with nothing to do: whole-process time of a fully cached run.
 
-    python bench/bench_cached_rerun.py [--runs 7] [--n 4] [--large-mib 256]
+    python -m bench.bench_cached_rerun [--runs 7] [--n 4] [--large-mib 256] [--json FILE]
 
 1. Runs `recipes/quickstart.prune --set n=N` once into a fresh cache (the compute, not timed),
    then times `--runs` fully cached re-runs of the same command (interpreter start, compile,
@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.figures import Figure, add_json_argument, write_figures
+
 ROOT = Path(__file__).resolve().parents[1]
 ENV = dict(os.environ, PYTHONPATH=str(ROOT), HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1",
            PYTHONPYCACHEPREFIX=os.path.join(tempfile.gettempdir(), "resp-dsl-bench-pyc"))
@@ -39,7 +41,7 @@ def run_cmd(args: list[str], cwd: Path) -> tuple[float, subprocess.CompletedProc
     return time.perf_counter() - t0, res
 
 
-def bench_rerun(runs: int, n: int) -> None:
+def bench_rerun(runs: int, n: int) -> list[Figure]:
     with tempfile.TemporaryDirectory() as d:
         d = Path(d)
         cmd = ["run", str(ROOT / "recipes" / "quickstart.prune"), "--set", f"n={n}", "--cache", str(d / "c"),
@@ -61,9 +63,15 @@ def bench_rerun(runs: int, n: int) -> None:
         print(f"torch imported during a cached re-run: {'yes' if True in torch_seen else 'no'}")
         t, res = run_cmd(["ls"], d)
         print(f"reference: `resp-dsl ls` (interpreter start + CLI import): {t:.2f} s")
+        med = statistics.median(times)
+        return [Figure(f"quickstart n={n}: first run (computes everything)", round(first, 1), "s"),
+                Figure(f"fully cached re-run, median of {runs}", round(med, 2), "s", target="<= 2", met=med <= 2.0),
+                Figure("torch imported during a cached re-run", "yes" if True in torch_seen else "no", "",
+                       target="no", met=True not in torch_seen),
+                Figure("`resp-dsl ls` (interpreter start + CLI import)", round(t, 2), "s")]
 
 
-def bench_large(mib: int) -> None:
+def bench_large(mib: int) -> list[Figure]:
     sys.path.insert(0, str(ROOT))
     from resp_dsl.runtime.store import Store
 
@@ -90,6 +98,8 @@ def bench_large(mib: int) -> None:
         print(f"{mib} MiB entry: first open (full sha256) {full * 1000:.0f} ms; later opens (stat only) median "
               f"{statistics.median(fast) * 1000:.1f} ms; cache verify (full sha256) {verify * 1000:.0f} ms; "
               f"ratio {full / statistics.median(fast):.0f}x")
+        return [Figure(f"{mib} MiB entry: first open (full sha256)", round(full * 1000), "ms"),
+                Figure(f"{mib} MiB entry: later open (stat only), median", round(statistics.median(fast) * 1000, 1), "ms")]
 
 
 def main() -> None:
@@ -97,9 +107,9 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--n", type=int, default=4)
     ap.add_argument("--large-mib", type=int, default=256)
+    add_json_argument(ap)
     a = ap.parse_args()
-    bench_rerun(a.runs, a.n)
-    bench_large(a.large_mib)
+    write_figures(a.json, bench_rerun(a.runs, a.n) + bench_large(a.large_mib))
 
 
 if __name__ == "__main__":

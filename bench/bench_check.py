@@ -1,6 +1,6 @@
 """Whole-process timing of `resp-dsl check recipes/paper_table1.prune` (median of N runs).
 
-    python bench/bench_check.py [--runs 15] [--recipe recipes/paper_table1.prune]
+    python -m bench.bench_check [--runs 15] [--recipe recipes/paper_table1.prune] [--json FILE]
 
 Prints the median, min and max wall time of the full command (interpreter start,
 imports, parse, imports of stdlib fragments, IR, checks), and of bare `python -c pass`
@@ -18,6 +18,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from bench.figures import Figure, add_json_argument, write_figures
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,6 +53,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=15)
     ap.add_argument("--recipe", default="recipes/paper_table1.prune")
+    add_json_argument(ap)
     args = ap.parse_args()
     cmd = [sys.executable, "-m", "resp_dsl", "check", "-q", args.recipe]
     time_cmd(cmd, 1)  # warm the bytecode cache
@@ -64,6 +67,12 @@ def main() -> int:
     cpu_check = statistics.median(CPU[" ".join(cmd)][-args.runs:])
     cpu_bare = statistics.median(CPU[f"{sys.executable} -c pass"])
     print(f"CPU time (user+sys), median:        check {cpu_check * 1000:.0f} ms, bare python {cpu_bare * 1000:.0f} ms")
+    write_figures(args.json, [
+        Figure(f"check {Path(args.recipe).name}, median wall (n={args.runs})", round(med * 1000), "ms"),
+        Figure("python -c pass, median wall", round(base * 1000), "ms"),
+        Figure("resp-dsl's own cost (check - bare python)", round(max(0.0, med - base) * 1000), "ms"),
+        Figure("check CPU time (user+sys), median", round(cpu_check * 1000), "ms"),
+    ])
     try:
         print(f"load average: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs (timings scale with it)")
     except OSError:

@@ -6,7 +6,11 @@ Three ways to sample the same prompts (T=0.6, top-p 0.95) on a small random Qwen
   hf-loop   transformers' model.generate, one prompt per call (what scripts usually do)
 Reports generated tokens per second (median of --repeats runs) and the ratios.
 
-    python bench/bench_generation.py --prompts 64 --max-new-tokens 64
+    python -m bench.bench_generation --prompts 64 --max-new-tokens 64
+    python -m bench.bench_generation --model random-150m --prompts 16 --max-new-tokens 32 --json FILE
+
+--model random-150m takes bench/models.py's ~150M Qwen3 blocks with the bundled tokenizer's vocabulary
+(so that every sampled id decodes), instead of the small --hidden/--layers model.
 """
 
 from __future__ import annotations
@@ -16,11 +20,17 @@ import json
 import statistics
 import time
 
+from bench.figures import Figure, add_json_argument, write_figures
+from bench.models import MODEL_CHOICES, random_qwen3, size_of
 
-def build_model(hidden: int, layers: int, seed: int):
+
+def build_model(hidden: int, layers: int, seed: int, choice: str | None = None):
     from resp_dsl.zoo.tokenizer import build_tokenizer
 
     tok = build_tokenizer()
+    if choice is not None:
+        model = random_qwen3(size_of(choice), seed=seed, vocab_size=len(tok), max_position_embeddings=2048)
+        return model, tok
     try:
         from resp_dsl.models.factory import tiny_random_model
 
@@ -65,8 +75,11 @@ def main() -> None:
     ap.add_argument("--layers", type=int, default=4)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--json", action="store_true", help="print one JSON object")
+    ap.add_argument("--model", choices=MODEL_CHOICES, help="a ~100-200M random Qwen3 instead of --hidden/--layers")
+    add_json_argument(ap)
     args = ap.parse_args()
+    if min(args.prompts, args.max_new_tokens, args.batch_size, args.repeats, args.threads) < 1:
+        ap.error("--prompts, --max-new-tokens, --batch-size, --repeats and --threads must be >= 1")
 
     import torch
 
@@ -74,7 +87,7 @@ def main() -> None:
     from resp_dsl.zoo import synthetic
 
     torch.set_num_threads(args.threads)
-    model, tok = build_model(args.hidden, args.layers, seed=0)
+    model, tok = build_model(args.hidden, args.layers, seed=0, choice=args.model)
     import random
 
     rng = random.Random(0)
@@ -113,15 +126,23 @@ def main() -> None:
         "speedup_vs_single": round(rates["batched"] / rates["single"], 2),
         "speedup_vs_hf_loop": round(rates["batched"] / rates["hf_loop"], 2),
     }
-    if args.json:
-        print(json.dumps(result))
-        return
-    print(f"model: random Qwen3, {result['params']:,} params, {args.layers} layers, hidden {args.hidden}; "
+    shape = (f"{model.config.num_hidden_layers} layers, hidden {model.config.hidden_size}")
+    print(f"model: random Qwen3, {result['params']:,} params, {shape}; "
           f"{args.prompts} prompts x {args.max_new_tokens} new tokens, {args.threads} thread(s), median of {args.repeats}")
     for k, v in rates.items():
         print(f"  {k:<8} {v:10.1f} tokens/s")
     print(f"  batched / single  = {result['speedup_vs_single']}x")
     print(f"  batched / hf-loop = {result['speedup_vs_hf_loop']}x")
+    print(json.dumps(result))
+    tag = f"{result['params'] / 1e6:.0f}M, {args.prompts}x{args.max_new_tokens} tok"
+    write_figures(args.json, [
+        Figure(f"hf backend batch {args.batch_size} ({tag})", round(rates["batched"], 1), "tok/s"),
+        Figure(f"hf backend batch 1 ({tag})", round(rates["single"], 1), "tok/s"),
+        Figure(f"model.generate one prompt per call ({tag})", round(rates["hf_loop"], 1), "tok/s"),
+        Figure("batched / batch 1", result["speedup_vs_single"], "x", target="> 1", met=result["speedup_vs_single"] > 1),
+        Figure("batched / model.generate loop", result["speedup_vs_hf_loop"], "x", target="> 1",
+               met=result["speedup_vs_hf_loop"] > 1),
+    ])
 
 
 if __name__ == "__main__":

@@ -11,7 +11,8 @@ Printed: peak RSS above the loaded model, as a multiple of the weight bytes, and
 Children run with MALLOC_MMAP_THRESHOLD_=65536 so that freed tensors go back to the OS at once
 and the peak RSS measures live memory, not the allocator's cache.
 
-    python bench/bench_scoring_memory.py            # all modes
+    python -m bench.bench_scoring_memory            # all modes
+    python -m bench.bench_scoring_memory --modes fwd+bwd vectorized --json figures.json
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ import resource
 import subprocess
 import sys
 import time
+from pathlib import Path
+
+from bench.figures import Figure, add_json_argument, write_figures
 
 MODES = ("fwd+bwd", "grad", "vectorized", "elementwise", "elementwise/4")
 SHAPE = dict(hidden_size=1024, num_hidden_layers=16, num_attention_heads=16, num_key_value_heads=8,
@@ -112,7 +116,8 @@ def run_child(mode: str) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--child", choices=MODES)
-    ap.add_argument("--modes", nargs="*", default=list(MODES))
+    ap.add_argument("--modes", nargs="*", default=list(MODES), choices=MODES)
+    add_json_argument(ap)
     args = ap.parse_args()
     if args.child:
         print(json.dumps(run_child(args.child)))
@@ -120,8 +125,10 @@ def main() -> None:
     rows = []
     for mode in args.modes:
         env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536"}
-        out = subprocess.run([sys.executable, __file__, "--child", mode], capture_output=True, text=True,
-                             check=True, env=env)
+        out = subprocess.run([sys.executable, "-m", "bench.bench_scoring_memory", "--child", mode],
+                             capture_output=True, text=True, env=env, cwd=Path(__file__).resolve().parents[1])
+        if out.returncode != 0:
+            sys.exit(f"mode {mode} failed ({out.returncode}):\n{out.stderr.strip()}")
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
     print(f"model: qwen3 random, {rows[0]['params'] / 1e6:.0f}M params, weights {rows[0]['weight_bytes'] / 2**20:.0f} MiB fp32;"
           " 8 samples x 192 tokens (64 prompt), micro-batch 2, 1 thread")
@@ -129,6 +136,11 @@ def main() -> None:
     for r in rows:
         print(f"{r['mode']:<15}{r['extra_peak_bytes'] / 2**20:>14.0f} MiB{r['extra_peak_bytes'] / r['weight_bytes']:>11.2f}"
               f"{r['seconds']:>10.1f}")
+    figs = []
+    for r in rows:
+        figs.append(Figure(f"{r['mode']}: peak RSS above model / weight bytes", round(r['extra_peak_bytes'] / r['weight_bytes'], 2), "x"))
+        figs.append(Figure(f"{r['mode']}: wall time ({r['params'] / 1e6:.0f}M params, 8 x 192 tokens)", round(r['seconds'], 1), "s"))
+    write_figures(args.json, figs)
 
 
 if __name__ == "__main__":

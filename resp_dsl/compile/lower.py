@@ -164,8 +164,12 @@ class ArmLowering:
                                "round": ex.round}, inputs, ex.span)
 
 
-def lower(recipe: RecipeIR) -> Graph:
-    """The graph of a checked recipe (arms with errors must not reach here)."""
+def lower(recipe: RecipeIR, *, passes=None) -> Graph:
+    """The graph of a checked recipe (arms with errors must not reach here).
+
+    ``passes`` replaces ``compile.passes.PASSES``: without ``share_prefixes`` every arm keeps its
+    own chain, as if it ran alone (what bench/bench_prefix_sharing.py compares against).
+    """
     g = Graph()
     for arm in recipe.arms:
         if arm.model is not None:
@@ -179,6 +183,6 @@ def lower(recipe: RecipeIR) -> Graph:
                    inputs, rep.span, tuple(a.label for a in recipe.arms)))
     from resp_dsl.compile.passes import PASSES
 
-    for p in PASSES:
+    for p in PASSES if passes is None else passes:
         g = p(g)
     return g
