@@ -1,6 +1,6 @@
 """Run every bench, each in a clean subprocess (OMP_NUM_THREADS=1), and print one table of figures.
 
-    python -m bench [--quick] [--only NAME[,NAME]] [--json FILE] [--timeout S]
+    python -m bench [--quick] [--only NAME[,NAME]] [--json FILE] [--markdown FILE] [--timeout S]
 
 A bench that fails or times out shows as one failed row; the others still run. ``--json`` writes
 every figure and the machine (CPU, cores, versions, load average at start and end, date).
@@ -144,6 +144,18 @@ def render_table(results: list[BenchResult]) -> str:
     return "\n".join([line(header), sep, *(line(r) for r in rows)])
 
 
+def markdown(results: list[BenchResult], machine: dict, quick: bool) -> str:
+    """The same table as markdown, under a line naming the machine (what docs/results.md includes)."""
+    cell = lambda x: str(x).replace("|", "\\|")
+    lines = [f"Measured {machine['date']} on {machine['cpu']}, {machine['cores']} cores, python {machine['python']}, "
+             f"torch {machine['torch']}, transformers {machine['transformers']}; load average "
+             f"{machine['loadavg_start']} -> {machine.get('loadavg_end')}; {'quick' if quick else 'full'} mode "
+             f"(`python -m bench{' --quick' if quick else ''}`).", "",
+             "| bench | figure | value | unit | target | met? |", "|---|---|--:|---|---|---|"]
+    lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in table_rows(results)]
+    return "\n".join(lines) + "\n"
+
+
 def cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -182,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="smaller runs: the whole set in about 10 minutes on 2 cores")
     ap.add_argument("--only", metavar="NAME[,NAME]", help=f"run just these: {', '.join(BY_NAME)}")
     ap.add_argument("--json", metavar="FILE", help="write every figure and the machine to FILE")
+    ap.add_argument("--markdown", metavar="FILE", help="write the table, with the machine, as markdown to FILE")
     ap.add_argument("--timeout", type=float, metavar="S", help="seconds per bench (default 300 quick, 3600 full)")
     args = ap.parse_args(argv)
     try:
@@ -204,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
     print(render_table(results))
     if args.json:
         Path(args.json).write_text(json.dumps(report(results, machine, args.quick), indent=1) + "\n")
+    if args.markdown:
+        Path(args.markdown).write_text(markdown(results, machine, args.quick), encoding="utf-8")
     return 1 if any(r.error for r in results) else 0
 
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from bench.__main__ import BENCHES, BenchResult, collect, render_table, report, select, table_rows
+from bench.__main__ import BENCHES, BenchResult, collect, markdown, render_table, report, select, table_rows
 from bench.bench_prefix_sharing import measure, measure_compiled
 from bench.bench_resume import parse_log
 from bench.figures import Figure, read_figures, write_figures
@@ -80,6 +80,13 @@ def test_table_has_one_row_per_figure_and_one_failed_row_per_failed_bench():
     assert data["benches"][0]["figures"][1] == {"figure": "cached", "value": 1.09, "unit": "s", "target": "<= 2",
                                                 "met": True}
     json.dumps(data)
+    machine = {"date": "2026-11-26", "cpu": "test cpu", "cores": 2, "python": "3.11", "torch": "2.13.0",
+               "transformers": "5.23.0", "loadavg_start": [0.1], "loadavg_end": [0.2]}
+    md = markdown(results + [BenchResult("pipes", [Figure("a | b", 1, "x")])], machine, quick=True).splitlines()
+    assert "test cpu, 2 cores" in md[0] and "--quick" in md[0]
+    assert md[4] == "| check | median wall | 205 | ms |  |  |"
+    assert md[-1] == "| pipes | a \\| b | 1 | x |  |  |"  # a "|" inside a cell does not split it
+    assert len(md) == 4 + len(rows) + 1
 
 
 def test_select_keeps_table_order_and_rejects_unknown_names():
