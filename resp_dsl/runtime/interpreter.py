@@ -41,6 +41,7 @@ class NodeOutcome:
     summary: dict = field(default_factory=dict)
     error: str | None = None
     hint: str | None = None
+    peak_rss_mib: float | None = None  # on a Ray worker: that worker process's peak resident memory after the node
 
 
 def _nodes_in_order(graph) -> list[Any]:

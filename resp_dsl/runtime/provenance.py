@@ -111,6 +111,12 @@ def peak_memory() -> dict[str, Any]:
     return out
 
 
+def _worker_peak(outcomes) -> dict[str, Any]:
+    """With the Ray executor: the largest peak resident memory of the worker processes that ran nodes."""
+    peaks = [o.peak_rss_mib for o in outcomes if getattr(o, "peak_rss_mib", None)]
+    return {"workers_rss_mib": max(peaks)} if peaks else {}
+
+
 def samples_of(result: dict) -> list[dict]:
     return [{k: rec.get(k) for k in SAMPLE_FIELDS} for rec in result.get("per_example", [])]
 
@@ -137,7 +143,9 @@ def write_run_record(out_dir: Path, *, config: dict, sources: dict[str, str], pa
                               out_dir / "samples" / f"{_slug(o.id)}.jsonl")
     record = {"configuration": config, "params": params, "sources": list(sources), "resolved": resolved,
               "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)), "seconds": round(seconds, 2),
-              "peak_memory": peak_memory(), "nodes": [{"id": o.id, "op": o.op, "key": o.key, "status": o.status, "summary": o.summary}
+              "peak_memory": {**peak_memory(), **_worker_peak(outcomes)},
+              "nodes": [{"id": o.id, "op": o.op, "key": o.key, "status": o.status, "summary": o.summary,
+                         **({"peak_rss_mib": o.peak_rss_mib} if getattr(o, "peak_rss_mib", None) else {})}
                         for o in outcomes],
               "versions": versions(), "machine": machine()}
     return write_atomic(out_dir / RUN_FILE, json.dumps(record, indent=1, sort_keys=True, default=str) + "\n")

@@ -290,6 +290,7 @@ def execute(node, key: str, inputs: dict, partial_files: dict[str, bytes], work,
     private directory and return what it wrote. Never raises for an op failure: it returns
     ``{"kind": "error", ...}`` with the partial files, so the driver keeps what was done."""
     from resp_dsl.runtime.context import Artifact, OpError
+    from resp_dsl.runtime.provenance import peak_memory
 
     ctx, logs = _worker_context(options)
     _announce(options.get("board"), node.id)
@@ -318,7 +319,7 @@ def execute(node, key: str, inputs: dict, partial_files: dict[str, bytes], work,
         except sharding.ShardFinished as done:
             payload = _tensor_bytes(done.payload) if done.payload is not None else None
             return {**base, "kind": "shard", "payload": payload, "partial": _read_files(partial),
-                    "seconds": time.perf_counter() - t0}
+                    "seconds": time.perf_counter() - t0, "peak_rss_mib": peak_memory().get("rss_mib")}
         except OpError as exc:
             return {**base, "kind": "error", "message": str(exc), "hint": exc.hint, "partial": _read_files(partial)}
         except Exception as exc:  # noqa: BLE001 - reported with the node's name by the driver
@@ -327,7 +328,7 @@ def execute(node, key: str, inputs: dict, partial_files: dict[str, bytes], work,
         (out / SUMMARY).write_text(json.dumps(summary, sort_keys=True), encoding="utf-8")
         files = _read_files(out)
         return {**base, "kind": "whole", "files": files, "sums": _sums(files), "summary": summary,
-                "seconds": time.perf_counter() - t0}
+                "seconds": time.perf_counter() - t0, "peak_rss_mib": peak_memory().get("rss_mib")}
 
 
 def _resolve(files):
@@ -402,8 +403,9 @@ def run_graph_ray(graph, *, store, out_dir: Path, reporter=None, overwrite_expor
     pending = list(nodes)
     reporter.start([(n.id, n.op, keys[n.id]) for n in nodes])
 
-    def finish(node, status, summary=None, seconds=0.0, error=None, hint=None):
-        outcomes[node.id] = NodeOutcome(node.id, node.op, keys[node.id], status, seconds, summary or {}, error, hint)
+    def finish(node, status, summary=None, seconds=0.0, error=None, hint=None, peak_rss_mib=None):
+        outcomes[node.id] = NodeOutcome(node.id, node.op, keys[node.id], status, seconds, summary or {}, error, hint,
+                                        peak_rss_mib)
         if summary is not None and status not in ("failed", "skipped"):
             ctx.summaries[node.id] = summary
         reporter.node(node.id, status, outcomes[node.id])
@@ -502,7 +504,8 @@ def run_graph_ray(graph, *, store, out_dir: Path, reporter=None, overwrite_expor
         state.lock.close()
         reporter.log(f"{node_id}: ran on {result['worker']}")
         status = "recomputed" if state.key in announced else "done"
-        finish(node, status, result["summary"], time.perf_counter() - state.t0)
+        peaks = [r.get("peak_rss_mib") for r in (result, *state.shards.values()) if r.get("peak_rss_mib")]
+        finish(node, status, result["summary"], time.perf_counter() - state.t0, peak_rss_mib=max(peaks, default=None))
 
     try:
         while pending or inflight:

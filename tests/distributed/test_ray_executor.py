@@ -8,6 +8,7 @@ tests schedule eval tasks that ask for a GPU on a machine without one. Select th
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import signal
@@ -127,6 +128,11 @@ def test_calibration_sources_on_ray_with_3_shards_equals_local(sources):
     _assert_same_results(d / "local", d / "ray")
     for f in ("table1.json", "table1.md", "table1.csv"):
         assert (d / "out-local" / f).read_bytes() == (d / "out-ray" / f).read_bytes()
+    # run.json: each node a worker ran carries that worker's peak memory; the run, the largest of them
+    rec = json.loads((d / "out-ray" / "run.json").read_text())
+    peaks = [n["peak_rss_mib"] for n in rec["nodes"] if n["status"] == "done"]
+    assert peaks and all(p > 50 for p in peaks)  # a worker holds torch and a model: well over 50 MiB
+    assert rec["peak_memory"]["workers_rss_mib"] == max(peaks)
     code, out = _run(recipe, "--cache", d / "ray", "--out", d / "out-ray", "--executor", "ray")
     assert code == 0 and " done " not in out  # a re-run on Ray reuses the store
 
