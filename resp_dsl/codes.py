@@ -57,6 +57,8 @@ DUPLICATE_SEED = "duplicate-seed"
 SEED_WITHOUT_EFFECT = "seed-without-effect"
 MISSING_SEEDS = "missing-seeds"
 UNKNOWN_ARM = "unknown-arm"
+NO_CALIBRATION_PROBLEMS = "no-calibration-problems"
+CALIBRATION_TASK_MISMATCH = "calibration-task-mismatch"
 UNSUPPORTED_ARCHITECTURE = "unsupported-architecture"
 INCONSISTENT_CONFIG = "inconsistent-config"
 MODEL_CONFIG_UNREADABLE = "model-config-unreadable"
@@ -122,6 +124,9 @@ CODES: dict[str, tuple[str, str]] = {
     SEED_WITHOUT_EFFECT: (ERROR, "`repeat seeds` over arms that draw no calibration data: every seed would give the same result"),
     MISSING_SEEDS: (ERROR, "`over seed` in a recipe whose arms are not repeated over seeds"),
     UNKNOWN_ARM: (ERROR, "`report compare` names an arm the recipe does not have"),
+    # `eval ... on calibration`
+    NO_CALIBRATION_PROBLEMS: (ERROR, "`eval ... on calibration` in an arm whose calibration draws no task problems"),
+    CALIBRATION_TASK_MISMATCH: (ERROR, "`eval ... on calibration` of a task other than the one the calibration drew from"),
     # model-aware
     UNSUPPORTED_ARCHITECTURE: (ERROR, "a model family without an adapter"),
     INCONSISTENT_CONFIG: (ERROR, "a model config whose head/channel counts do not fit together"),

@@ -37,7 +37,7 @@ class CheckContext:
 
 
 from resp_dsl.check import (  # noqa: E402  (the modules need CheckContext above)
-    duplicate_arms, eval_points, exports, local_paths, milestones, model_config, protection, ranges, reports,
+    duplicate_arms, eval_draws, eval_points, exports, local_paths, milestones, model_config, protection, ranges, reports,
     requirements, seeds, unused,
 )
 
@@ -46,6 +46,7 @@ CHECKS = (
     ranges.check,
     milestones.check,
     eval_points.check,
+    eval_draws.check,
     duplicate_arms.check,
     local_paths.check,
     model_config.check,

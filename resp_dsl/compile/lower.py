@@ -142,17 +142,21 @@ class ArmLowering:
         at, scored_by = self.at, self.scored_by
         for ev in arm.evals:
             t = ev.task
+            # `on calibration`: the problems of the calibration's draw (its split, n and seed); absent
+            # otherwise, so that every other eval keeps its key
+            draw = {"split": c.split, "n": c.n, "seed": c.seed} if ev.on_calibration and c is not None else None
+            split = draw["split"] if draw else t.split
             for p in ev.points:
                 if p not in at:
                     continue  # reported by the eval-points check
-                self.node(f"eval/{t.name}@{_fmt(p)}", "eval", {
+                self.node(f"eval/{t.name}{'/calibration' if draw else ''}@{_fmt(p)}", "eval", {
                     "task": t.name, "task_file": self.local(t.path) if t.path else None, "answer": t.answer,
-                    "split": t.split, "shots": t.shots, "max_new_tokens": t.max_new_tokens,
-                    **self.sampling(t), "seed": t.seed, "limit": t.limit,
+                    "split": split, "shots": t.shots, "max_new_tokens": t.max_new_tokens,
+                    **self.sampling(t), "seed": t.seed, "limit": None if draw else t.limit,
                     "chat": t.chat, "enable_thinking": t.enable_thinking, "harness": t.harness,
-                    "extractor": t.extractor},
+                    "extractor": t.extractor, "draw": draw},
                     {"model": at[p]}, ev.span,
-                    self.task_files(t, t.split))
+                    self.task_files(t, split))
         for ex in arm.exports:
             for p in ex.points:
                 if p in at:

@@ -1,7 +1,7 @@
 """Command-line options that change what a run computes, applied to the graph so keys follow.
 
 ``--limit N`` (a smoke test): every evaluation reads at most N problems and every calibration
-set holds at most N samples. ``--seed S``: every sampling seed (calibration, regeneration,
+set holds at most N samples (an evaluation `on calibration` reads the capped draw). ``--seed S``: every sampling seed (calibration, regeneration,
 evaluation) is S; a recipe that repeats arms over seeds (`repeat seeds`) refuses it, since its
 seeds would all become S. Both change the nodes' params, hence their keys: a smoke run never
 shares an entry with the full run it stands in for.
@@ -39,6 +39,13 @@ def apply_run_options(graph: Graph, *, limit: int | None = None, seed: int | Non
             p[op.limit_param] = min(limit, p[op.limit_param]) if p.get(op.limit_param) else limit
         if seed is not None and op.seeded:
             p["seed"] = seed
+        if p.get("draw"):  # `eval ... on calibration` follows its calibration's n and seed
+            d = dict(p["draw"])
+            if limit is not None:
+                d["n"] = min(limit, d["n"])
+            if seed is not None:
+                d["seed"] = seed
+            p["draw"] = d
         out.add(replace(node, params=p) if p != node.params else node)
     return out
 

@@ -147,6 +147,9 @@ class ProtectSpec(IRModel):
 class EvalSpec(IRModel):
     task: TaskSpec
     points: tuple[float, ...]  # sparsities (0.0 = the dense model)
+    # `eval ... on calibration`: on the problems the arm's calibration drew (its split, n and seed),
+    # not on the task's split
+    on_calibration: bool = False
     span: Span
     spans: dict[str, Span] = Field(default_factory=dict)  # f"{point:g}" -> where it is written
 

@@ -29,7 +29,7 @@ class Scope:
     bindings: tuple[tuple[str, str], ...] = ()
     settings: dict[str, tuple[Any, Span]] = field(default_factory=dict)
     segments: list[M.Segment] = field(default_factory=list)
-    evals: list[tuple[M.TaskSpec, list | None, Span]] = field(default_factory=list)
+    evals: list[tuple[M.TaskSpec, list | None, Span, bool]] = field(default_factory=list)  # bool: on calibration
     exports: list[tuple[str, str, list | None, Span]] = field(default_factory=list)
     children: list["Scope"] = field(default_factory=list)
     parent: "Scope | None" = None
@@ -136,8 +136,9 @@ class ScopeWalker:
             exports_raw.extend(s.exports)
         checkpoints = [t for seg in segments for t in seg.targets]
         arm_label = name + ("[" + ",".join(f"{k}={v}" for k, v in bindings) + "]" if bindings else "")
-        evals = tuple(M.EvalSpec(task=t, points=_resolve_points(p, checkpoints), span=sp, spans=_point_spans(p))
-                      for t, p, sp in evals_raw)
+        evals = tuple(M.EvalSpec(task=t, points=_resolve_points(p, checkpoints), span=sp, spans=_point_spans(p),
+                                 on_calibration=on_cal)
+                      for t, p, sp, on_cal in evals_raw)
         exports = []
         for fmt, path, p, sp, rounding in exports_raw:
             for k, v in bindings:

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from resp_dsl.ops.base import Cost, Op, PlanState, Sampling, generation_memory, sampling_note
+from resp_dsl.ops.base import Cost, Op, Params, PlanState, Sampling, generation_memory, sampling_note
 from resp_dsl.vocab import AnswerKind, Harness
+
+
+class Draw(Params):
+    """The problems a calibration drew (`eval ... on calibration`): `n` seeded, shuffled problems of `split`
+    (``Task.draw``)."""
+
+    split: str
+    n: int
+    seed: int
 
 
 class EvalParams(Sampling):
@@ -21,6 +30,7 @@ class EvalParams(Sampling):
     enable_thinking: bool
     harness: Harness = "direct"
     extractor: str | None = None
+    draw: Draw | None = None  # None: the first `limit` problems of `split`
 
 
 def problems(params: dict) -> int | None:
@@ -29,6 +39,8 @@ def problems(params: dict) -> int | None:
     from resp_dsl import zoo
     from resp_dsl.tasks import TASKS
 
+    if params.get("draw"):
+        return params["draw"]["n"]  # a draw larger than the split is refused when the calibration runs
     n = None
     if params.get("task_file"):
         try:
@@ -59,8 +71,13 @@ class Eval(Op):
     limit_param = "limit"
     reported_as = "result"
     resource_group = "eval"
+    omit_when_default = ("draw",)  # added after keys were published
 
     def labels(self, node, graph) -> dict:
+        # `split` only for a draw: the labels enter report keys, and an eval's own split is in its result
+        # (runtime/report.py reads it there), so every report of evals on a split keeps its key
+        if node.params.get("draw"):
+            return {"task": node.params.get("task"), "split": "calibration"}
         return {"task": node.params.get("task")}
 
     def cost(self, node, state: PlanState) -> Cost:
@@ -68,7 +85,10 @@ class Eval(Op):
         n = problems(p)
         if n is not None:
             c.tokens_generated = n * p["max_new_tokens"]
-        c.note = (f"{n:,}" if n is not None else "?") + f" problems × ≤{p['max_new_tokens']} tok, {sampling_note(p)}"
+        d = p.get("draw")
+        what = (f"{n:,} calibration problems ({d['split']}, seed {d['seed']})" if d else
+                (f"{n:,}" if n is not None else "?") + " problems")
+        c.note = f"{what} × ≤{p['max_new_tokens']} tok, {sampling_note(p)}"
         if state.config:
             c.memory_bytes = generation_memory(state.config, p["max_new_tokens"])
         return c
