@@ -33,10 +33,10 @@ from resp_dsl.ir.models import SEED
 from resp_dsl.runtime.store import copy_atomic
 from resp_dsl.stats import bootstrap_over_seeds, mcnemar, wilson
 
-BASE_FIELDS = ("task", "arm", "method", "sparsity", "basis", "achieved", "achieved_structures", "achieved_params",
+BASE_FIELDS = ("task", "split", "arm", "method", "sparsity", "basis", "achieved", "achieved_structures", "achieved_params",
                "accuracy", "correct", "n", "key")
 SEED_FIELDS = ("lo", "hi", "interval", "seeds", "per_seed")  # after "accuracy" in a table `over seed`
-COMPARE_FIELDS = ("task", "sparsity", "a", "b", "seed", "n", "accuracy_a", "accuracy_b", "difference", "lo", "hi",
+COMPARE_FIELDS = ("task", "split", "sparsity", "a", "b", "seed", "n", "accuracy_a", "accuracy_b", "difference", "lo", "hi",
                   "interval", "p_value", "only_a", "only_b")
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">")
 LINESTYLES = ("-", "--", "-.", ":")
@@ -74,12 +74,24 @@ def make_rows(labels: dict, results: dict[str, dict], achieved: dict | None = No
             sp = round(float(lab.get("sparsity", 0.0)), 4)
             reached = _reached(achieved.get(lab.get("prune_node") or ""))
             rows.append({"arm": arm, "arm_name": arm_name(arm), **sweep_values(arm),
-                         "task": lab.get("task") or res.get("task") or "-", "method": lab.get("method") or "-",
+                         "task": lab.get("task") or res.get("task") or "-", "split": _split(lab, res),
+                         "method": lab.get("method") or "-",
                          "sparsity": sp, **reached,
                          "accuracy": res["accuracy"], "n": res["n"], "correct": res["correct"],
                          "key": res.get("key", "")})
-    rows.sort(key=lambda r: (str(r["task"]), _natural(r["arm"]), r["sparsity"]))
+    rows.sort(key=lambda r: (str(r["task"]), str(r["split"]), _natural(r["arm"]), r["sparsity"]))
     return rows
+
+
+def _split(lab: dict, res: dict) -> str:
+    """The problems a result is on: `calibration` (an eval of a calibration draw, from its labels), else the
+    eval's split as its result records it (an eval's key fixes its split; "test" for placeholder rows);
+    "-" for a row that is no evaluation (a heatmap's selection)."""
+    if lab.get("split"):
+        return lab["split"]
+    if lab.get("task") is None:
+        return "-"
+    return (res.get("settings") or {}).get("split") or "test"
 
 
 def binding_fields(rows: list[dict]) -> list[str]:
@@ -133,7 +145,7 @@ def pivot(rows: list[dict], *, rows_by: str = "arm", cols_by: str = "sparsity", 
 
 
 def _differing(a: dict, b: dict) -> str:
-    keys = [k for k in ("task", "arm", "method", "sparsity") if a.get(k) != b.get(k)]
+    keys = [k for k in ("task", "split", "arm", "method", "sparsity") if a.get(k) != b.get(k)]
     return ", ".join(keys) or "their inputs"
 
 
@@ -195,7 +207,7 @@ def csv_table(rows: list[dict], fields: list[str] | None = None) -> str:
     if fields is None:
         acc = BASE_FIELDS.index("accuracy") + 1
         seeded = SEED_FIELDS if any("per_seed" in r for r in rows) else ()
-        fields = ["task", "arm", *binding_fields(rows), *BASE_FIELDS[2:acc], *seeded, *BASE_FIELDS[acc:]]
+        fields = ["task", "split", "arm", *binding_fields(rows), *BASE_FIELDS[3:acc], *seeded, *BASE_FIELDS[acc:]]
     w = csv.DictWriter(buf, fieldnames=fields, restval="", extrasaction="ignore")
     w.writeheader()
     for r in rows:
@@ -222,13 +234,14 @@ def _seed_sort(seed: str | None) -> tuple:
 
 
 def _by_seed(rows: list[dict], what: str) -> dict[tuple, dict[str | None, dict]]:
-    """{(task, sparsity, label without its seed): {seed: row}}; a seed has one result per group."""
+    """{(task, split, sparsity, label without its seed): {seed: row}}; a seed has one result per group."""
     groups: dict[tuple, dict[str | None, dict]] = {}
     for r in rows:
-        g = groups.setdefault((str(r["task"]), r["sparsity"], without(r["arm"], SEED)), {})
+        g = groups.setdefault((str(r["task"]), str(r.get("split", "-")), r["sparsity"], without(r["arm"], SEED)), {})
         seed = _seed_of(r)
         if seed in g and g[seed]["key"] != r["key"]:
-            raise ReportError(f"two results of {without(r['arm'], SEED)} at {_fmt_col(r['sparsity'])} on {r['task']} "
+            on = r["task"] if r.get("split") in (None, "-", "test") else f"{r['task']} ({r['split']})"
+            raise ReportError(f"two results of {without(r['arm'], SEED)} at {_fmt_col(r['sparsity'])} on {on} "
                               f"for seed {seed} {what}; they differ in {_differing(g[seed], r)}")
         g[seed] = r
     return groups
@@ -240,7 +253,7 @@ def over_seeds(rows: list[dict], outcomes: dict[str, dict[str, bool]], **opts) -
     seeds x problems (`stats.bootstrap_over_seeds`); a single result (the dense model that every seed
     shares, an arm the seeds do not reach) gets its Wilson interval. `opts`: bootstrap options (iterations)."""
     out = []
-    for (task, sp, label), by_seed in _by_seed(rows, "to average").items():
+    for (task, _split, sp, label), by_seed in _by_seed(rows, "to average").items():
         seeds = sorted(by_seed, key=_seed_sort)
         first = by_seed[seeds[0]]
         keys = list(dict.fromkeys(by_seed[s]["key"] for s in seeds))
@@ -261,7 +274,7 @@ def over_seeds(rows: list[dict], outcomes: dict[str, dict[str, bool]], **opts) -
                    correct=first["correct"] if len(keys) == 1 else None,
                    n=min(by_seed[s]["n"] for s in seeds), key="+".join(keys))
         out.append(row)
-    out.sort(key=lambda r: (str(r["task"]), _natural(r["arm"]), r["sparsity"]))
+    out.sort(key=lambda r: (str(r["task"]), str(r["split"]), _natural(r["arm"]), r["sparsity"]))
     return out
 
 
@@ -332,7 +345,7 @@ def _paired(seed, ra: dict, rb: dict, outcomes: dict[str, dict[str, bool]]) -> t
 
 def compare_rows(rows: list[dict], outcomes: dict[str, dict[str, bool]], *, a: str, b: str,
                  at: float | None = None, **opts) -> list[dict]:
-    """`compare A vs B`: for each task and sparsity both reach (and loop values they share), the paired
+    """`compare A vs B`: for each task, split and sparsity both reach (and loop values they share), the paired
     difference A - B on the same problems: exact McNemar p-value and Newcombe interval; over seeds, per seed
     and the mean difference with the two-level bootstrap interval over seeds x problems."""
     pick = [r for r in rows if at is None or abs(r["sparsity"] - at) < 1e-9]
@@ -340,9 +353,10 @@ def compare_rows(rows: list[dict], outcomes: dict[str, dict[str, bool]], *, a: s
     gb = _by_seed([r for r in pick if names_arm(r["arm"], b)], "to compare")
     named = set(sweep_values(a)) | set(sweep_values(b))
     out = []
-    for (task, sp, la), sa in ga.items():
-        for (task_b, sp_b, lb), sb in gb.items():
-            if (task, sp) != (task_b, sp_b) or la == lb or not _compatible(la, lb, named):
+    for (task, split, sp, la), sa in ga.items():
+        for (task_b, split_b, sp_b, lb), sb in gb.items():
+            # the same problems only: a test result is never paired with a calibration draw's
+            if (task, split, sp) != (task_b, split_b, sp_b) or la == lb or not _compatible(la, lb, named):
                 continue
             pairs = _pair_seeds(sa, sb)
             if not pairs or all(ra["key"] == rb["key"] for _, ra, rb in pairs):
@@ -350,7 +364,7 @@ def compare_rows(rows: list[dict], outcomes: dict[str, dict[str, bool]], *, a: s
             recs, diffs = zip(*(_paired(s, ra, rb, outcomes) for s, ra, rb in pairs))
             shared = {k: v for k, v in sweep_values(la).items() | sweep_values(lb).items() if k != SEED and k not in named}
             row = {**shared,
-                   "task": task, "sparsity": sp, "a": la, "b": lb, "seeds": [r["seed"] for r in recs if r["seed"] is not None],
+                   "task": task, "split": split, "sparsity": sp, "a": la, "b": lb, "seeds": [r["seed"] for r in recs if r["seed"] is not None],
                    "per_seed": list(recs)}
             if len(recs) == 1:
                 row.update({k: v for k, v in recs[0].items() if k != "seed"})
@@ -365,7 +379,7 @@ def compare_rows(rows: list[dict], outcomes: dict[str, dict[str, bool]], *, a: s
         where = f" at {_fmt_col(at)}" if at is not None else ""
         raise ReportError(f'no results of "{a}" and "{b}" to pair{where}: they share no task and sparsity '
                           f"at which they were evaluated as different models")
-    out.sort(key=lambda r: (r["task"], _natural(r["a"]), _natural(r["b"]), r["sparsity"]))
+    out.sort(key=lambda r: (r["task"], r["split"], _natural(r["a"]), _natural(r["b"]), r["sparsity"]))
     return out
 
 
@@ -411,9 +425,9 @@ def compare_csv(rows: list[dict]) -> str:
     """One line per comparison and seed; over seeds also a line `seed=mean` with the bootstrap interval."""
     lines = []
     for r in rows:
-        base = {"task": r["task"], "sparsity": r["sparsity"], "a": r["a"], "b": r["b"]}
+        base = {"task": r["task"], "split": r["split"], "sparsity": r["sparsity"], "a": r["a"], "b": r["b"]}
         if r["interval"] == "bootstrap":
-            lines.append({**base, **{k: r.get(k) for k in COMPARE_FIELDS[5:]}, "seed": "mean"})
+            lines.append({**base, **{k: r.get(k) for k in COMPARE_FIELDS[6:]}, "seed": "mean"})
         lines += [{**base, **s} for s in r["per_seed"]]
     return csv_table(lines, list(COMPARE_FIELDS))
 
@@ -572,10 +586,11 @@ def build(params: dict, rows: list[dict], out: Path | None, selections: dict[str
         rows = over_seeds(rows, outcomes or {}, **opts)
     if kind == "compare":
         pairs = compare_rows(rows, outcomes or {}, a=params["a"], b=params["b"], at=params.get("at"), **opts)
-        split = params.get("by") or "task"
+        by = params.get("by") or "task"
+        mixed = by != "split" and len({r["split"] for r in pairs}) > 1  # name the problems in each group's title
         groups: dict[str, list[dict]] = defaultdict(list)
         for r in pairs:
-            groups[str(r.get(split, "-"))].append(r)
+            groups[str(r.get(by, "-")) + (f" ({r['split']})" if mixed else "")].append(r)
         texts = {f"{name}.md": compare_markdown(dict(sorted(groups.items()))), f"{name}.csv": compare_csv(pairs),
                  f"{name}.json": json.dumps(pairs, indent=1) + "\n"}
     elif kind == "table":

@@ -25,7 +25,7 @@ def build(b: Builder, cmd: A.Command, a: Args, scope: Scope, top: bool) -> None:
                   "`report` needs a kind: " + ", ".join(V.REPORT_KINDS))
     if kind is None:
         return
-    dims = ("arm", "sparsity", "task", "method") + tuple(b.loop_vars()) + ((M.SEED,) if b.has_repeat else ())
+    dims = ("arm", "sparsity", "task", "split", "method") + tuple(b.loop_vars()) + ((M.SEED,) if b.has_repeat else ())
     fields: dict[str, Any] = {}
     spans: dict[str, Span] = {}
     if kind == "compare":
