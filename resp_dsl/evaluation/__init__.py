@@ -83,6 +83,7 @@ def evaluate_direct(
     top_p: float = 0.95,
     top_k: int = 0,
     seed: int = 0,
+    draw_seed: int | None = None,
     batch_size: int = 64,
     backend: str = "hf",
     backend_options: dict | None = None,
@@ -91,6 +92,9 @@ def evaluate_direct(
     extractor: Any = None,
 ) -> EvalResult:
     """Generate an answer for the first ``limit`` examples of ``split`` and score them.
+
+    ``draw_seed`` (with ``limit``): instead, the ``limit`` problems a calibration with that seed draws
+    from ``split`` (``Task.draw``: `eval ... on calibration`). ``seed`` stays the sampling seed.
 
     ``extractor`` (a ``resp_dsl.evaluation.extractor.ModelExtractor``) reads the final answers
     with an instruct model instead of the task's regex; both readings are kept per example.
@@ -103,7 +107,12 @@ def evaluate_direct(
 
     task_obj = get_task(task) if isinstance(task, str) else task
     generate = get_backend(backend)
-    examples = task_obj.load(split, limit=limit)
+    if draw_seed is None:
+        examples = task_obj.load(split, limit=limit)
+    elif limit is None:
+        raise TaskError("a calibration draw needs its size: pass limit=n with draw_seed")
+    else:
+        examples = task_obj.draw(split, limit, draw_seed)
     prompts = [task_obj.build_prompt(ex, tokenizer, shots=shots, chat=chat, enable_thinking=enable_thinking)
                for ex in examples]
     gens = generate(model, tokenizer, prompts, max_new_tokens=max_new_tokens, temperature=temperature,
@@ -119,7 +128,8 @@ def evaluate_direct(
         from resp_dsl.evaluation.extractor import apply_extractor
 
         apply_extractor(extractor, task_obj, examples, records)
-    settings = {"path": "direct", "split": split, "limit": limit, "shots": task_obj.default_shots if shots is None
+    settings = {"path": "direct", "split": split, "limit": limit, **({} if draw_seed is None else
+                {"draw_seed": draw_seed}), "shots": task_obj.default_shots if shots is None
                 else shots, "chat": chat, "enable_thinking": enable_thinking, "max_new_tokens": max_new_tokens,
                 "temperature": temperature, "top_p": top_p, "top_k": top_k, "seed": seed, "backend": backend,
                 "task": task_obj.fingerprint(), "extractor": getattr(extractor, "name", None)}

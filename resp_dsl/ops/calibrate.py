@@ -98,7 +98,7 @@ def calibration_prompts(params: dict, tok) -> tuple[list[str], list[Any]]:
     from resp_dsl.runtime.context import task_of
 
     task = task_of(params)
-    examples = task.load(params["split"], limit=params["n"], seed=params["seed"], shuffle=True)
+    examples = task.draw(params["split"], params["n"], params["seed"])
     return [task.build_prompt(ex, tok, shots=params.get("shots", 0), chat=params.get("chat", True),
                               enable_thinking=params.get("enable_thinking", True)) for ex in examples], examples
 

@@ -98,12 +98,17 @@ class Eval(Op):
 
     def run(self, ctx, node, inputs, out: Path) -> dict:
         from resp_dsl.evaluation import evaluate_direct, evaluate_lm_eval
-        from resp_dsl.runtime.context import backend_options, sampling_in_force, task_of, vllm_model
+        from resp_dsl.runtime.context import OpError, backend_options, sampling_in_force, task_of, vllm_model
 
         p = node.params
+        draw = p.get("draw")  # `on calibration`: the calibration's draw fixes the split and the problems
+        if draw and p["harness"] == "lm_eval":
+            raise OpError("an evaluation on a calibration draw runs with the direct harness only",
+                          hint="drop harness=lm_eval")
         model, tok = ctx.model(inputs["model"])
         task = task_of(p)
-        common = dict(split=p["split"], limit=p["limit"], shots=p["shots"], chat=p["chat"],
+        split, limit = (draw["split"], draw["n"]) if draw else (p["split"], p["limit"])
+        common = dict(split=split, limit=limit, shots=p["shots"], chat=p["chat"],
                       enable_thinking=p["enable_thinking"],
                       max_new_tokens=p["max_new_tokens"], **sampling_in_force(p, model), seed=p["seed"],
                       batch_size=ctx.batch_size or p.get("batch_size", 64))
@@ -116,7 +121,8 @@ class Eval(Op):
                 model = vllm_model(ctx, inputs["model"], tok)
             extractor = ctx.extractor(p["extractor"], model) if p.get("extractor") else None
             options = backend_options(backend, inputs["model"])
-            result = evaluate_direct(model, tok, task, **common, backend=backend, extractor=extractor,
+            result = evaluate_direct(model, tok, task, **common, draw_seed=draw["seed"] if draw else None,
+                                     backend=backend, extractor=extractor,
                                      backend_options=options,
                                      progress=lambda d, t: ctx.progress(f"eval {p['task']}: problems", d, t),
                                      checkpoint=checkpoint)

@@ -147,6 +147,11 @@ class Task:
             order = order[:limit]
         return [self.to_example(rows[i], i, split) for i in order]
 
+    def draw(self, split: str, n: int, seed: int) -> list[Example]:
+        """The problems a calibration set draws: ``n`` of ``split``, shuffled with ``seed``. The one
+        definition that `calibrate` and `eval ... on calibration` share, so both see the same problems."""
+        return self.load(split, limit=n, seed=seed, shuffle=True)
+
     # -- prompts -------------------------------------------------------------------------------
     def exemplars(self, shots: int) -> list[tuple[str, str]]:
         """The first ``shots`` few-shot (user text, assistant text) pairs."""
