@@ -7,39 +7,22 @@ from __future__ import annotations
 
 import pytest
 
-from resp_dsl.compile.pipeline import compile_text
 from resp_dsl.compile.run_options import apply_run_options
-
-HEAD = """\
-model "zoo:tiny-reasoner" dtype fp32 device cpu
-repeat seeds [0, 1]
-calibrate self_generated from tiny_gsm n=4 max_tokens=32 split=validation
-score taylor decode_only
-eval tiny_gsm at final limit=10
-eval tiny_gsm on calibration at final shots=0
-prune to 0.2
-"""
-
-
-def _compile(src: str):
-    res = compile_text(src, name="r.prune")
-    assert res.ok, [f"{d.span.line}: {d.message} [{d.code}]" for d in res.diagnostics]
-    return res
-
+from helpers.graphs import ON_CALIBRATION, compile_ok
 
 def _evals(graph) -> dict[str, dict]:
     return {n.id: n.params for n in graph.nodes.values() if n.op == "eval"}
 
 
 def test_on_calibration_is_a_clause_of_eval_and_marks_the_eval_spec():
-    ir = _compile(HEAD).ir
+    ir = compile_ok(ON_CALIBRATION).ir
     for arm in ir.arms:
         assert [e.on_calibration for e in arm.evals] == [False, True]
         assert arm.evals[1].task.name == "tiny_gsm" and arm.evals[1].points == (0.2,)
 
 
 def test_each_seed_evaluates_its_own_draw_and_other_evals_have_no_draw_param():
-    evals = _evals(_compile(HEAD).graph)
+    evals = _evals(compile_ok(ON_CALIBRATION).graph)
     draws = {nid: p["draw"] for nid, p in evals.items() if "draw" in p}
     assert draws == {"main[seed=0]/eval/tiny_gsm/calibration@0.2": {"split": "validation", "n": 4, "seed": 0},
                      "main[seed=1]/eval/tiny_gsm/calibration@0.2": {"split": "validation", "n": 4, "seed": 1}}
@@ -61,7 +44,7 @@ eval gsm8k at [dense, 0.2] limit=10
 prune to 0.2
 report table rows=arm cols=sparsity by task over seed
 """
-    res = _compile(src)
+    res = compile_ok(src)
     got = {nid: res.graph.key(nid) for nid in res.graph.nodes}
     assert got == {
         "load_model": "37a2c2c29701ae04e056415ad33a14325f03d58750c1ce261d83f5f9150c1070",
@@ -77,7 +60,7 @@ report table rows=arm cols=sparsity by task over seed
         "report/table1": "f6c18d7ae2c7f33768f3f411016dfb931df095f5406f44ccd30556a29d424d1f",
     }
     # adding an eval on calibration adds nodes and changes no other (the report is left out here)
-    more = _compile(src.replace("prune to", "eval gsm8k on calibration at 0.2\nprune to")
+    more = compile_ok(src.replace("prune to", "eval gsm8k on calibration at 0.2\nprune to")
                     .replace("report table rows=arm cols=sparsity by task over seed\n", ""))
     new = {nid: more.graph.key(nid) for nid in more.graph.nodes}
     assert {nid: k for nid, k in new.items() if nid in got} == \
@@ -87,8 +70,8 @@ report table rows=arm cols=sparsity by task over seed
 
 
 def test_the_draw_enters_the_key():
-    a = _compile(HEAD)
-    b = _compile(HEAD.replace("n=4", "n=5"))
+    a = compile_ok(ON_CALIBRATION)
+    b = compile_ok(ON_CALIBRATION.replace("n=4", "n=5"))
     ka = {nid: a.graph.key(nid) for nid in a.graph.nodes if nid.endswith("calibration@0.2")}
     kb = {nid: b.graph.key(nid) for nid in b.graph.nodes if nid.endswith("calibration@0.2")}
     assert ka.keys() == kb.keys() and len(ka) == 2 and not set(ka.values()) & set(kb.values())
@@ -96,14 +79,14 @@ def test_the_draw_enters_the_key():
 
 @pytest.mark.parametrize("limit,seed,expected", [(2, None, (2, [0, 1])), (100, None, (4, [0, 1]))])
 def test_run_limit_caps_the_draw_like_the_calibration(limit, seed, expected):
-    g = apply_run_options(_compile(HEAD).graph, limit=limit, seed=seed)
+    g = apply_run_options(compile_ok(ON_CALIBRATION).graph, limit=limit, seed=seed)
     cal = sorted((n.params["seed"], n.params["n"]) for n in g.nodes.values() if n.op == "calibrate")
     draws = sorted((p["draw"]["seed"], p["draw"]["n"]) for p in _evals(g).values() if "draw" in p)
     assert draws == cal == [(s, expected[0]) for s in expected[1]]
 
 
 def test_run_seed_moves_the_draw_with_the_calibration():
-    g = apply_run_options(_compile(HEAD.replace("repeat seeds [0, 1]\n", "")).graph, seed=7)
+    g = apply_run_options(compile_ok(ON_CALIBRATION.replace("repeat seeds [0, 1]\n", "")).graph, seed=7)
     (cal,) = [n.params for n in g.nodes.values() if n.op == "calibrate"]
     (draw,) = [p["draw"] for p in _evals(g).values() if "draw" in p]
     assert cal["seed"] == draw["seed"] == 7 and cal["n"] == draw["n"] == 4
@@ -112,7 +95,7 @@ def test_run_seed_moves_the_draw_with_the_calibration():
 def test_plan_says_which_problems():
     from resp_dsl.cli.plan import build_plan
 
-    res = _compile(HEAD)
+    res = compile_ok(ON_CALIBRATION)
     notes = {n["id"]: n["cost"]["note"] for n in build_plan(res, cache_root="/nonexistent")["nodes"]
              if n["op"] == "eval"}
     assert notes["main[seed=1]/eval/tiny_gsm/calibration@0.2"].startswith("4 calibration problems (validation, seed 1) ×")

@@ -89,3 +89,25 @@ class Quiet:
 
 
 Recorder = Quiet  # the name the integrity tests use
+
+
+# A recipe with a test-split evaluation and one `on calibration`, each seed its own draw
+# (tests/compile/test_eval_on_calibration.py, tests/runtime/test_report_split.py).
+ON_CALIBRATION = """\
+model "zoo:tiny-reasoner" dtype fp32 device cpu
+repeat seeds [0, 1]
+calibrate self_generated from tiny_gsm n=4 max_tokens=32 split=validation
+score taylor decode_only
+eval tiny_gsm at final limit=10
+eval tiny_gsm on calibration at final shots=0
+prune to 0.2
+"""
+
+
+def compile_ok(src: str):
+    """`compile_text` of a recipe that must have no errors (the failure lists them)."""
+    from resp_dsl.compile.pipeline import compile_text
+
+    res = compile_text(src, name="r.prune")
+    assert res.ok, [f"{d.span.line}: {d.message} [{d.code}]" for d in res.diagnostics]
+    return res

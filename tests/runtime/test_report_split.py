@@ -13,6 +13,7 @@ import pytest
 
 from resp_dsl.compile.pipeline import compile_text
 from resp_dsl.runtime.report import BASE_FIELDS, build, compare_rows, make_rows, over_seeds, pivot
+from helpers.graphs import ON_CALIBRATION, compile_ok
 
 
 def _vec(k: int, n: int = 10, start: int = 0) -> dict[str, bool]:
@@ -95,25 +96,8 @@ def test_compare_pairs_only_results_on_the_same_split():
         raise AssertionError("results on different splits must not be paired")
 
 
-HEAD = """\
-model "zoo:tiny-reasoner" dtype fp32 device cpu
-repeat seeds [0, 1]
-calibrate self_generated from tiny_gsm n=4 max_tokens=32 split=validation
-score taylor decode_only
-eval tiny_gsm at final limit=10
-eval tiny_gsm on calibration at final shots=0
-prune to 0.2
-"""
-
-
-def _compile(src: str):
-    res = compile_text(src, name="r.prune")
-    assert res.ok, [f"{d.span.line}: {d.message} [{d.code}]" for d in res.diagnostics]
-    return res
-
-
 def test_report_labels_say_calibration_only_for_draws():
-    res = _compile(HEAD + "report table rows=arm cols=sparsity by split\n")
+    res = compile_ok(ON_CALIBRATION + "report table rows=arm cols=sparsity by split\n")
     labels = res.graph.nodes["report/table1"].params["labels"]
     splits = {nid: lab.get("split") for nid, lab in labels.items()}
     assert sorted(v for v in splits.values() if v) == ["calibration", "calibration"]
@@ -121,11 +105,11 @@ def test_report_labels_say_calibration_only_for_draws():
 
 
 def test_a_table_mixing_splits_without_by_split_is_unbuildable():
-    res = compile_text(HEAD + "report table rows=arm cols=sparsity\n", name="r.prune")
+    res = compile_text(ON_CALIBRATION + "report table rows=arm cols=sparsity\n", name="r.prune")
     assert not res.ok
     (d,) = res.diagnostics
     assert d.code == "report-unbuildable" and "differ in split" in d.message and d.span.line == 8
     for ok in ("report table rows=arm cols=split\n", "report table rows=arm cols=sparsity by split over seed\n",
                "report plot accuracy vs sparsity by split\n"):
-        r = compile_text(HEAD + ok, name="r.prune")
+        r = compile_text(ON_CALIBRATION + ok, name="r.prune")
         assert r.ok, (ok, [d.message for d in r.diagnostics])
