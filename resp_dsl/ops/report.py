@@ -27,7 +27,8 @@ class ReportParams(Params):
 
 class Report(Op):
     name = "report"
-    version = 2
+    # 3: JSON rows carry `split` (test / calibration draw); a version-2 entry lacks the field
+    version = 3
     params = ReportParams
     inputs = ()  # any eval or prune nodes, named by their ids
     doc = "tables, plots, heatmaps and paired comparisons across arms, sparsities and seeds"
