@@ -101,6 +101,18 @@ def compile_for_cli(args, *, graph: bool):
     return results, None
 
 
+def compile_one(args, fmt: str):
+    """Shared by plan/run/graph: (the one file's compiled result, None), or (None, exit code) after a
+    usage error or the printed diagnostics of a recipe that does not compile."""
+    results, code = compile_for_cli(args, graph=True)
+    if results is None:
+        return None, code
+    if not results[0].ok:
+        print_diagnostics(results, fmt)
+        return None, 1
+    return results[0], None
+
+
 def print_diagnostics(results, fmt: str, quiet: bool = False) -> None:
     if fmt == "json":
         data = [{"file": r.file, "ok": r.ok, "diagnostics": [d.to_dict() for d in r.diagnostics]} for r in results]

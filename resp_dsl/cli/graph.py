@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from resp_dsl.cli.check import compile_for_cli, print_diagnostics
+from resp_dsl.cli.check import compile_one
 from resp_dsl.ops import OPS
 
 
@@ -54,13 +54,9 @@ def to_mermaid(graph) -> str:
 
 def run(args) -> int:
     args.files = [args.file]
-    results, code = compile_for_cli(args, graph=True)
-    if results is None:
+    result, code = compile_one(args, "text")
+    if result is None:
         return code
-    result = results[0]
-    if not result.ok:
-        print_diagnostics(results, "text")
-        return 1
     g = result.graph
     text = {"dot": to_dot, "mermaid": to_mermaid,
             "json": lambda g: json.dumps(g.to_dict(), indent=2, ensure_ascii=False) + "\n"}[args.format](g)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sys
 
-from resp_dsl.cli.check import add_common, compile_for_cli, print_diagnostics
+from resp_dsl.cli.check import add_common, compile_one
 
 
 def add_arguments(parser) -> None:
@@ -120,13 +120,9 @@ def render_tree(data: dict, full_keys: bool = False):
 
 
 def run(args) -> int:
-    results, code = compile_for_cli(args, graph=True)
-    if results is None:
+    result, code = compile_one(args, args.format)
+    if result is None:
         return code
-    result = results[0]
-    if not result.ok:
-        print_diagnostics(results, args.format)
-        return 1
     data = build_plan(result, cache_root=args.cache)
     if args.workers:
         data["cluster"] = cluster_plan(data, args.workers, args.shards)

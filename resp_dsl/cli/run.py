@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from resp_dsl.cli.check import add_common, batch_size_arg, compile_for_cli, print_diagnostics
+from resp_dsl.cli.check import add_common, batch_size_arg, compile_one
 
 
 def add_arguments(parser) -> None:
@@ -198,13 +198,9 @@ def _span_location(node) -> str:
 
 
 def run(args) -> int:
-    results, code = compile_for_cli(args, graph=True)
-    if results is None:
+    result, code = compile_one(args, args.format)
+    if result is None:
         return code
-    result = results[0]
-    if not result.ok:
-        print_diagnostics(results, args.format)
-        return 1
     for d in result.diagnostics:  # warnings
         from resp_dsl.diagnostics import render
 

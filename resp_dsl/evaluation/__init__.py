@@ -23,6 +23,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from resp_dsl.generation.base import TEMPERATURE, TOP_K, TOP_P
 from resp_dsl.tasks import Task, TaskError, get_task
 
 TASKS_DIR = Path(__file__).resolve().parent / "tasks"
@@ -79,9 +80,9 @@ def evaluate_direct(
     chat: bool = True,
     enable_thinking: bool = True,
     max_new_tokens: int = 2048,
-    temperature: float = 0.6,
-    top_p: float = 0.95,
-    top_k: int = 0,
+    temperature: float = TEMPERATURE,
+    top_p: float = TOP_P,
+    top_k: int = TOP_K,
     seed: int = 0,
     draw_seed: int | None = None,
     batch_size: int = 64,
@@ -212,9 +213,9 @@ def evaluate_lm_eval(
     chat: bool = True,
     enable_thinking: bool = True,
     max_new_tokens: int = 2048,
-    temperature: float = 0.6,
-    top_p: float = 0.95,
-    top_k: int = 0,
+    temperature: float = TEMPERATURE,
+    top_p: float = TOP_P,
+    top_k: int = TOP_K,
     seed: int = 0,
     batch_size: int = 64,
     gsm8k_filter: str = "flexible-extract",

@@ -12,6 +12,14 @@ from typing import Any, Protocol
 
 FINISH_REASONS = ("eos", "stop", "length")
 
+# The Python API's sampling defaults (generate, evaluate_direct / evaluate_lm_eval, the zoo's
+# card and evaluation helpers): Qwen3's thinking-mode temperature and top-p, no top-k cut.
+# Recipes do not use them: a recipe's sampling comes from the model's generation_config
+# unless it sets its own (registry.sampling_from).
+TEMPERATURE = 0.6
+TOP_P = 0.95
+TOP_K = 0
+
 
 @dataclasses.dataclass(frozen=True)
 class Generation:

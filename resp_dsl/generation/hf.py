@@ -25,8 +25,8 @@ from typing import Any
 import torch
 
 from resp_dsl.generation.base import (
-    AUTO_BATCH, Checkpoint, Generation, Progress, check_sampling, end_shard, first_batch_size, resume,
-    shard_part,
+    AUTO_BATCH, TEMPERATURE, TOP_K, TOP_P, Checkpoint, Generation, Progress, check_sampling, end_shard,
+    first_batch_size, resume, shard_part,
 )
 from resp_dsl.generation.sampling import row_rng, sample_next
 from resp_dsl.models.adapters import takes_logits_to_keep
@@ -80,9 +80,9 @@ def generate(
     prompts: Sequence[str],
     *,
     max_new_tokens: int,
-    temperature: float = 0.6,
-    top_p: float = 0.95,
-    top_k: int = 0,
+    temperature: float = TEMPERATURE,
+    top_p: float = TOP_P,
+    top_k: int = TOP_K,
     seed: int = 0,
     batch_size: int | str = 64,
     stop: Sequence[str] | None = None,

@@ -17,7 +17,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from resp_dsl.generation.base import (
-    Checkpoint, Generation, Progress, check_sampling, end_shard, first_batch_size, resume, shard_part,
+    TEMPERATURE, TOP_K, TOP_P, Checkpoint, Generation, Progress, check_sampling, end_shard, first_batch_size,
+    resume, shard_part,
 )
 
 EXTRA_HINT = "pip install 'resp-dsl[vllm]'"
@@ -51,9 +52,9 @@ def generate(
     prompts: Sequence[str],
     *,
     max_new_tokens: int,
-    temperature: float = 0.6,
-    top_p: float = 0.95,
-    top_k: int = 0,
+    temperature: float = TEMPERATURE,
+    top_p: float = TOP_P,
+    top_k: int = TOP_K,
     seed: int = 0,
     batch_size: int | str = 64,
     stop: Sequence[str] | None = None,

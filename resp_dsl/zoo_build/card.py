@@ -27,6 +27,8 @@ import random
 import time
 from pathlib import Path
 
+from resp_dsl.generation.base import TEMPERATURE, TOP_P
+
 SECTIONS = ("dense", "diversity", "sensitivity", "magnitude", "taylor")
 PRUNE_TARGETS = (0.2, 0.3, 0.4)
 TAYLOR_TARGET = 0.3
@@ -34,7 +36,7 @@ TAYLOR_SEEDS = (0, 1, 2)
 CALIBRATION_N = 128
 SENSITIVITY_N = 100  # validation problems per single-structure measurement
 SENSITIVITY_CHANNELS = 32  # MLP channels sampled (seeded) for the profile
-SAMPLING = {"temperature": 0.6, "top_p": 0.95}
+SAMPLING = {"temperature": TEMPERATURE, "top_p": TOP_P}  # the API defaults; top-k off
 COST_LIMIT_POINTS = 5.0  # the bar: no single structure may cost more than this
 
 

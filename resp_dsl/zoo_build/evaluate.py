@@ -11,6 +11,7 @@ import json
 import sys
 import time
 
+from resp_dsl.generation.base import TEMPERATURE, TOP_P
 from resp_dsl.stats import wilson  # the project's one Wilson interval
 
 
@@ -27,7 +28,7 @@ def text_hashes(gens) -> str:
 
 
 def generate_on_task(model, tokenizer, *, name: str = "tiny-reasoner", n: int = 500, split: str = "test",
-                     temperature: float = 0.6, top_p: float = 0.95, seed: int = 0, batch_size: int = 64,
+                     temperature: float = TEMPERATURE, top_p: float = TOP_P, seed: int = 0, batch_size: int = 64,
                      max_new_tokens: int | None = None, progress=None):
     """(examples, generations, correct flags, seconds) of a model on the first `n` problems of its bundled task."""
     from resp_dsl.generation.hf import generate
@@ -48,7 +49,7 @@ def generate_on_task(model, tokenizer, *, name: str = "tiny-reasoner", n: int = 
 
 
 def accuracy(model, tokenizer, *, name: str = "tiny-reasoner", n: int = 500, split: str = "test",
-             temperature: float = 0.6, top_p: float = 0.95, seed: int = 0, batch_size: int = 64,
+             temperature: float = TEMPERATURE, top_p: float = TOP_P, seed: int = 0, batch_size: int = 64,
              max_new_tokens: int | None = None, progress=None) -> dict:
     """Sampled (or greedy, temperature 0) accuracy on the first `n` problems of a split, with a 95% Wilson interval."""
     examples, gens, correct, elapsed = generate_on_task(
