@@ -78,7 +78,7 @@ def validate_paths(files: list[str]) -> str | None:
 
 
 def compile_for_cli(args, *, graph: bool):
-    """Shared by check/plan/graph: (results, exit code if a usage error) ."""
+    """Shared by check and (through compile_one) plan/run/graph: (results, exit code if a usage error)."""
     from resp_dsl.compile import check_file, compile_file
 
     overrides = parse_overrides(args.overrides)
