@@ -47,6 +47,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     c.add_argument("--n", type=int, help="problems per measurement (default: the section's own, e.g. 500 test problems)")
     c.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
     c.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
+    c.add_argument("--workers", type=int, default=1,
+                   help="processes for the sensitivity section, each with threads/workers threads (default 1); "
+                        "the figures do not depend on it")
     c.add_argument("--model", type=Path, help="model directory whose card to write (default: the bundled one)")
 
 
@@ -81,8 +84,11 @@ def run(args: argparse.Namespace) -> int:
     if args.zoo_command == "card":
         from resp_dsl.zoo_build.card import write_card
 
+        if args.workers < 1:
+            print(f"error: --workers must be at least 1, got {args.workers}", file=sys.stderr)
+            return 2
         path = write_card(args.name, sections=args.section, n=args.n, seed=args.seed, threads=args.threads,
-                          model_dir=args.model)
+                          workers=args.workers, model_dir=args.model)
         print(path.read_text())
         print(f"wrote {path}")
         return 0

@@ -34,7 +34,8 @@ PRUNE_TARGETS = (0.2, 0.3, 0.4)
 TAYLOR_TARGET = 0.3
 TAYLOR_SEEDS = (0, 1, 2)
 CALIBRATION_N = 128
-SENSITIVITY_N = 100  # validation problems per single-structure measurement
+SENSITIVITY_N = 100  # the screen: the first validation problems, per single-structure measurement
+CONFIRM_N = 400  # the confirmation of a structure over the bar: the next validation problems (101-500)
 SENSITIVITY_CHANNELS = 32  # MLP channels sampled (seeded) for the profile
 SAMPLING = {"temperature": TEMPERATURE, "top_p": TOP_P}  # the API defaults; top-k off
 COST_LIMIT_POINTS = 5.0  # the issue's bar: no single structure may cost more than this
@@ -139,61 +140,147 @@ def without(model, kind: str, layer: int, index: int):
     return pruned
 
 
-def measure_sensitivity(model, tok, name: str, *, n: int, seed: int, progress=None, resume=None, save=None) -> dict:
-    """Greedy validation accuracy with each single structure removed.
+def _greedy_without(model, tok, name: str, key, n: int, start: int) -> list[bool]:
+    """Greedy correctness on validation problems `start`..`start+n-1`, with structure `key` removed (None: dense)."""
+    from resp_dsl.zoo_build.evaluate import generate_on_task
+
+    m = model if key is None else without(model, *key)
+    _, _, correct, _ = generate_on_task(m, tok, name=name, n=n, split="validation", temperature=0.0,
+                                        batch_size=min(n, SENSITIVITY_N), start=start)
+    return correct
+
+
+_WORKER: dict = {}  # the model of a sensitivity worker process, loaded once by _worker_init
+
+
+def _worker_init(name: str, model_dir: str | None, threads: int) -> None:
+    import torch
+
+    from resp_dsl.zoo_build.evaluate import load_bundled
+
+    torch.set_num_threads(threads)
+    _WORKER["name"] = name
+    _WORKER["model"], _WORKER["tok"] = load_bundled(name, model_dir)
+
+
+def _worker_job(key, n: int, start: int) -> list[bool]:
+    return _greedy_without(_WORKER["model"], _WORKER["tok"], _WORKER["name"], key, n, start)
+
+
+def _run_jobs(jobs, *, model, tok, name: str, workers: int, threads: int, model_dir):
+    """(job, correct flags) for each (key, n, start) job, in completion order: here, or in `workers`
+    spawned processes that load the same model with max(1, threads // workers) threads each. A job's
+    result does not depend on where it runs (greedy, the same batches)."""
+    if workers <= 1:
+        for job in jobs:
+            yield job, _greedy_without(model, tok, name, *job)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init,
+                             initargs=(name, str(model_dir) if model_dir else None, max(1, threads // workers))) as pool:
+        futures = {pool.submit(_worker_job, *job): job for job in jobs}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+
+
+def measure_sensitivity(model, tok, name: str, *, n: int, seed: int, progress=None, resume=None, save=None,
+                        workers: int = 1, threads: int = 1, model_dir=None, confirm_n: int = CONFIRM_N, **_) -> dict:
+    """Greedy validation accuracy with each single structure removed, in two stages.
+
+    The *screen* measures every structure on the first `n` validation problems. A structure the
+    screen puts over the bar is *confirmed* on the next `confirm_n` problems, which the screen did
+    not see (so the selection does not bias the estimate): its drop against the dense model on the
+    same problems, with a paired 95% (Newcombe) interval and the exact McNemar p-value.
 
     Resumable: `resume` is a partial result of an earlier call with the same n and seed (its
-    measured structures are kept when the dense baseline reproduces); `save(figures)` is called
-    with a partial result every few structures.
+    measurements are kept when the dense baselines reproduce); `save(figures)` is called with a
+    partial result every few structures. `workers` > 1 measures structures in that many processes.
     """
     from resp_dsl.pruning.state import dense_dims
-    from resp_dsl.zoo_build.evaluate import bits, generate_on_task
+    from resp_dsl.stats import mcnemar
+    from resp_dsl.zoo_build.evaluate import bits
 
-    def greedy(m):
-        _, _, correct, _ = generate_on_task(m, tok, name=name, n=n, split="validation", temperature=0.0,
-                                            batch_size=n)
-        return correct
+    def jobs(todo):
+        return _run_jobs(todo, model=model, tok=tok, name=name, workers=workers, threads=threads,
+                         model_dir=model_dir)
 
-    base = greedy(model)
+    base = _greedy_without(model, tok, name, None, n, 0)
     structures = single_structures(dense_dims(model), n_channels=SENSITIVITY_CHANNELS, seed=seed)
     done = {}
     if resume and resume.get("dense_bits") == bits(base) and resume.get("n") == n:
-        done = {(r["kind"], r["layer"], r["index"]): r for r in resume["profile"]}
+        done = {(r["kind"], r["layer"], r["index"]): dict(r) for r in resume["profile"]}
     base_acc = sum(base) / len(base)
-    profile = []
-    for i, key in enumerate(structures):
-        if key not in done:
-            correct = greedy(without(model, *key))
-            acc = sum(correct) / len(correct)
-            done[key] = {"kind": key[0], "layer": key[1], "index": key[2], "accuracy": acc,
-                         "drop_points": round(100 * (base_acc - acc), 2), "correct_bits": bits(correct)}
-            if save and len(done) % 8 == 0:
-                save(_sensitivity_figures(base, [done[k] for k in structures if k in done], len(structures), n, seed))
-        profile.append(done[key])
+    confirm = None
+
+    def figures():
+        return _sensitivity_figures(base, [done[k] for k in structures if k in done], len(structures), n, seed,
+                                    confirm, confirming=bool(confirm_n))
+
+    todo = [(k, n, 0) for k in structures if k not in done]
+    for count, ((key, _, _), correct) in enumerate(jobs(todo), 1):
+        acc = sum(correct) / len(correct)
+        done[key] = {"kind": key[0], "layer": key[1], "index": key[2], "accuracy": acc,
+                     "drop_points": round(100 * (base_acc - acc), 2), "correct_bits": bits(correct)}
+        if save and count % 8 == 0:
+            save(figures())
         if progress:
-            progress(i + 1, len(structures))
-    return _sensitivity_figures(base, profile, len(structures), n, seed)
+            progress(len(done), len(structures))
+
+    flagged = [k for k in structures if done[k]["drop_points"] > COST_LIMIT_POINTS]
+    if confirm_n and flagged:
+        conf_base = _greedy_without(model, tok, name, None, confirm_n, n)
+        confirm = {"start": n, "n": len(conf_base), "dense_accuracy": sum(conf_base) / max(1, len(conf_base)),
+                   "dense_bits": bits(conf_base), "flagged": len(flagged)}
+        if not (resume and resume.get("confirm", {}).get("dense_bits") == confirm["dense_bits"]):
+            for r in done.values():  # confirmations against another baseline do not count
+                r.pop("confirm", None)
+        todo = [(k, confirm_n, n) for k in flagged if "confirm" not in done[k]]
+        for count, ((key, _, _), correct) in enumerate(jobs(todo), 1):
+            p = mcnemar(conf_base, correct)  # a = dense, b = without: the difference is the drop
+            done[key]["confirm"] = {"n": p.n, "drop_points": round(100 * p.difference, 2),
+                                    "ci95_points": [round(100 * x, 2) for x in p.interval],
+                                    "p_value": round(p.p_value, 4), "only_dense": p.only_a, "only_without": p.only_b}
+            if save and count % 4 == 0:
+                save(figures())
+            if progress:
+                progress(count, len(todo))
+    return figures()
 
 
-def _sensitivity_figures(base: list[bool], profile: list[dict], total: int, n: int, seed: int) -> dict:
+def _sensitivity_figures(base: list[bool], profile: list[dict], total: int, n: int, seed: int,
+                         confirm: dict | None = None, confirming: bool = True) -> dict:
     from resp_dsl.zoo_build.evaluate import bits
 
-    complete = len(profile) == total
+    flagged = [r for r in profile if r["drop_points"] > COST_LIMIT_POINTS]
+    confirmed = [r for r in flagged if "confirm" in r]
+    complete = len(profile) == total and (not confirming or not flagged
+                                          or (confirm is not None and len(confirmed) == len(flagged)))
     summary = {}
     for kind in ("head", "kv_group", "channel"):
-        drops = [r["drop_points"] for r in profile if r["kind"] == kind]
-        if drops:
+        rows = [r for r in profile if r["kind"] == kind]
+        if rows:
+            drops = [r["drop_points"] for r in rows]
+            conf = [r["confirm"] for r in rows if "confirm" in r]
             summary[kind] = {"count": len(drops), "max_drop_points": max(drops),
                              "mean_drop_points": round(sum(drops) / len(drops), 2),
-                             "over_limit": sum(d > COST_LIMIT_POINTS for d in drops)}
+                             "over_limit": sum(d > COST_LIMIT_POINTS for d in drops),
+                             "confirmed": len(conf),
+                             "confirmed_over_limit": sum(c["drop_points"] > COST_LIMIT_POINTS for c in conf),
+                             "interval_above_limit": sum(c["ci95_points"][0] > COST_LIMIT_POINTS for c in conf)}
     worst = max(profile, key=lambda r: r["drop_points"]) if profile else None
+    worst_confirmed = max(confirmed, key=lambda r: r["confirm"]["drop_points"]) if confirmed else None
     if complete:  # only the worst structure keeps its per-problem bits (the spot check re-measures it)
         profile = [r if r is worst else {k: v for k, v in r.items() if k != "correct_bits"} for r in profile]
     return {"split": "validation", "n": n, "dense_accuracy": sum(base) / len(base), "dense_bits": bits(base),
             "channel_sample_seed": seed, "limit_points": COST_LIMIT_POINTS, "complete": complete,
             "measured_structures": len(profile), "total_structures": total, "summary": summary,
             "worst": {k: worst[k] for k in ("kind", "layer", "index", "drop_points")} if worst else None,
-            "profile": profile}
+            "worst_confirmed": ({k: worst_confirmed[k] for k in ("kind", "layer", "index")}
+                                | {"drop_points": worst_confirmed["confirm"]["drop_points"],
+                                   "ci95_points": worst_confirmed["confirm"]["ci95_points"]}) if worst_confirmed else None,
+            "confirm": confirm, "profile": profile}
 
 
 def measure_magnitude(model, tok, name: str, *, n: int, seed: int, progress=None, **_) -> dict:
@@ -282,11 +369,12 @@ def read_card(model_dir: Path) -> dict:
 
 
 def measure_section(name: str, section: str, *, n: int | None = None, seed: int = 0, threads: int = 2,
-                    model_dir: Path | None = None, progress=None, resume=None, save=None) -> dict:
+                    workers: int = 1, model_dir: Path | None = None, progress=None, resume=None, save=None) -> dict:
     """Measure one section; the result records its command, time and machine.
 
     `resume`/`save` (sections that support them: sensitivity) continue an earlier partial
-    measurement and store progress: `save(section_result)`.
+    measurement and store progress: `save(section_result)`. `workers` > 1 spreads the sections
+    that support it (sensitivity) over that many processes; the figures do not depend on it.
     """
     import torch
 
@@ -297,7 +385,7 @@ def measure_section(name: str, section: str, *, n: int | None = None, seed: int 
     torch.set_num_threads(threads)
     model, tok = load_bundled(name, model_dir)
     n = n or DEFAULT_N[section]
-    opts = {"n": n, "seed": seed, "threads": threads}
+    opts = {"n": n, "seed": seed, "threads": threads} | ({"workers": workers} if workers > 1 else {})
     t0 = time.perf_counter()
 
     def result(figures):
@@ -306,7 +394,8 @@ def measure_section(name: str, section: str, *, n: int | None = None, seed: int 
                 "measured": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "figures": figures}
 
     figures = MEASURE[section](model, tok, name, n=n, seed=seed, progress=progress, resume=resume,
-                               save=(lambda f: save(result(f))) if save else None)
+                               save=(lambda f: save(result(f))) if save else None, workers=workers,
+                               threads=threads, model_dir=model_dir)
     return result(figures)
 
 
@@ -321,7 +410,7 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 def write_card(name: str = "tiny-reasoner", *, sections=None, n: int | None = None, seed: int = 0, threads: int = 2,
-               model_dir: Path | None = None, progress=None) -> Path:
+               workers: int = 1, model_dir: Path | None = None, progress=None) -> Path:
     """Measure `sections` (default: all the model's), merge them into card.json, re-render README.md."""
     from resp_dsl import zoo
 
@@ -338,7 +427,7 @@ def write_card(name: str = "tiny-reasoner", *, sections=None, n: int | None = No
         resume = None
         if previous and previous["figures"].get("complete") is False and previous["seed"] == seed:
             resume = previous["figures"]  # a partial measurement: continue it
-        result = measure_section(name, section, n=n, seed=seed, threads=threads, model_dir=model_dir,
+        result = measure_section(name, section, n=n, seed=seed, threads=threads, workers=workers, model_dir=model_dir,
                                  progress=progress, resume=resume, save=lambda r, s=section: store(s, r))
         store(section, result)
     return model_dir / "README.md"
@@ -413,26 +502,53 @@ def render_sensitivity(name, sec):
                                                 for j in range(width)) + " |\n"
         return out
 
-    lines = "\n".join(
-        f"| {k.replace('_', ' ')}s | {v['count']} | {v['max_drop_points']:.0f} | {v['mean_drop_points']:.1f} | {v['over_limit']} |"
-        for k, v in f["summary"].items())
+    conf = f.get("confirm")
+    rows = []
+    for k, v in f["summary"].items():
+        row = f"| {k.replace('_', ' ')}s | {v['count']} | {v['max_drop_points']:.0f} | {v['mean_drop_points']:.1f} | {v['over_limit']} |"
+        if conf:
+            row += f" {v.get('confirmed_over_limit', 0)} of {v.get('confirmed', 0)} | {v.get('interval_above_limit', 0)} |"
+        rows.append(row)
+    header = "| structures | measured | max drop | mean drop | over the bar (screen) |"
+    if conf:
+        header += f" over the bar (confirmed, n={conf['n']}) | interval above the bar |"
+    header += "\n" + "|---" * (header.count("|") - 1) + "|"
     w = f["worst"]
     partial = "" if f.get("complete", True) else (
-        f"**Partial**: {f['measured_structures']} of {f['total_structures']} structures measured so far; the "
-        "same command continues the measurement.\n\n")
+        f"**Partial**: {f['measured_structures']} of {f['total_structures']} structures screened so far"
+        + (f", {sum(1 for r in f['profile'] if 'confirm' in r)} of {conf['flagged']} confirmations" if conf else "")
+        + "; the same command continues the measurement.\n\n")
     chan_list = ", ".join(f"{r['layer']}.{r['index']}: {r['drop_points']:+.0f}" for r in chans) or "not measured yet"
-    worst = (f"Worst single structure: {w['kind'].replace('_', ' ')} {w['index']} of block {w['layer']} "
+    worst = (f"Worst single structure in the screen: {w['kind'].replace('_', ' ')} {w['index']} of block {w['layer']} "
              f"({w['drop_points']:+.0f} points).\n\n") if w else ""
     vacuous = "" if 100 * f["dense_accuracy"] >= 2 * f["limit_points"] else (
         f"**Vacuous here**: no removal can cost more than the dense accuracy ({_pct(f['dense_accuracy'])}), so "
         "this profile says nothing about redundancy until the model solves the task.\n\n")
+    confirmation = ""
+    if conf:
+        flagged = [r for r in f["profile"] if r["drop_points"] > f["limit_points"]]
+        lines = "\n".join(
+            f"| {r['kind'].replace('_', ' ')} {r['index']} of block {r['layer']} | {r['drop_points']:+.0f} | "
+            + (f"{r['confirm']['drop_points']:+.1f} [{r['confirm']['ci95_points'][0]:+.1f}, "
+               f"{r['confirm']['ci95_points'][1]:+.1f}] | {r['confirm']['only_dense']} / {r['confirm']['only_without']} | "
+               f"{r['confirm']['p_value']:.3g} |" if "confirm" in r else "not yet | | |")
+            for r in sorted(flagged, key=lambda r: (r["kind"], r["layer"], r["index"])))
+        confirmation = (
+            f"**Confirmation.** A screen of {f['n']} problems has a wide error: a drop of a few points there can be "
+            f"noise, in either direction. Every structure the screen puts over the bar is therefore measured again on "
+            f"validation problems {conf['start'] + 1}-{conf['start'] + conf['n']}, which the screen did not see (so "
+            f"picking it by its screen result does not bias the new estimate); dense on those: "
+            f"{_pct(conf['dense_accuracy'])}. Drop with a paired 95% interval (Newcombe), the problems only the dense "
+            "model / only the model without the structure solved, and the exact McNemar p-value. Structures the "
+            "screen put under the bar are not re-measured.\n\n"
+            "| structure | screen drop | confirmed drop [95% CI] | only dense / only without | p |\n|---|---|---|---|---|\n"
+            f"{lines}\n\n")
     return _head(sec) + partial + vacuous + (
         f"Greedy accuracy on the first {f['n']} validation problems with exactly one structure removed "
         f"(masked through `resp_dsl.pruning`); dense: {_pct(f['dense_accuracy'])}. Drops in points "
         f"(positive = worse); the bar is {f['limit_points']:.0f} points.\n\n"
-        "| structures | measured | max drop | mean drop | over the bar |\n|---|---|---|---|---|\n"
-        f"{lines}\n\n{worst}"
-        f"Every query head (drop in points):\n\n{grid(heads, 'h')}\n"
+        f"{header}\n" + "\n".join(rows) + f"\n\n{worst}{confirmation}"
+        f"Every query head (screen drop in points):\n\n{grid(heads, 'h')}\n"
         f"Every KV group (its query heads removed with it):\n\n{grid(groups, 'g')}\n"
         f"MLP channels (block.channel: drop), {SENSITIVITY_CHANNELS} sampled with seed {f['channel_sample_seed']}: "
         f"{chan_list}.\n")

@@ -29,15 +29,16 @@ def text_hashes(gens) -> str:
 
 def generate_on_task(model, tokenizer, *, name: str = "tiny-reasoner", n: int = 500, split: str = "test",
                      temperature: float = TEMPERATURE, top_p: float = TOP_P, seed: int = 0, batch_size: int = 64,
-                     max_new_tokens: int | None = None, progress=None):
-    """(examples, generations, correct flags, seconds) of a model on the first `n` problems of its bundled task."""
+                     max_new_tokens: int | None = None, progress=None, start: int = 0):
+    """(examples, generations, correct flags, seconds) of a model on problems `start`..`start+n-1` (file
+    order) of a split of its bundled task."""
     from resp_dsl.generation.hf import generate
     from resp_dsl.tasks import get_task
     from resp_dsl.zoo.spec import get
 
     spec = get(name)
     task = get_task(spec.task)
-    examples = task.load(split, limit=n)
+    examples = task.load(split, limit=start + n)[start:]
     prompts = [task.build_prompt(ex, tokenizer) for ex in examples]
     t0 = time.perf_counter()
     gens = generate(model, tokenizer, prompts, max_new_tokens=max_new_tokens or spec.max_new_tokens,

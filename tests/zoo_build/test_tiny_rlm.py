@@ -170,5 +170,5 @@ def test_a_complete_card_renders_every_section():
     }}
     text = zcard.render("tiny-rlm", card, {})
     assert "Not measured yet" not in text
-    assert "7/10 = 70.0%" in text and "Worst single structure: head 1 of block 1 (+2 points)" in text
+    assert "7/10 = 70.0%" in text and "Worst single structure in the screen: head 1 of block 1 (+2 points)" in text
     assert "**Partial**" in zcard.render_sensitivity("tiny-rlm", {**sec, "figures": partial})
