@@ -186,13 +186,14 @@ def _run_jobs(jobs, *, model, tok, name: str, workers: int, threads: int, model_
 
 
 def measure_sensitivity(model, tok, name: str, *, n: int, seed: int, progress=None, resume=None, save=None,
-                        workers: int = 1, threads: int = 1, model_dir=None, confirm_n: int = CONFIRM_N, **_) -> dict:
+                        workers: int = 1, threads: int = 1, model_dir=None, confirm_n: int | None = None, **_) -> dict:
     """Greedy validation accuracy with each single structure removed, in two stages.
 
     The *screen* measures every structure on the first `n` validation problems. A structure the
-    screen puts over the bar is *confirmed* on the next `confirm_n` problems, which the screen did
-    not see (so the selection does not bias the estimate): its drop against the dense model on the
-    same problems, with a paired 95% (Newcombe) interval and the exact McNemar p-value.
+    screen puts over the bar is *confirmed* on the next `confirm_n` (default CONFIRM_N) problems,
+    which the screen did not see (so the selection does not bias the estimate): its drop against
+    the dense model on the same problems, with a paired 95% (Newcombe) interval and the exact
+    McNemar p-value.
 
     Resumable: `resume` is a partial result of an earlier call with the same n and seed (its
     measurements are kept when the dense baselines reproduce); `save(figures)` is called with a
@@ -206,6 +207,7 @@ def measure_sensitivity(model, tok, name: str, *, n: int, seed: int, progress=No
         return _run_jobs(todo, model=model, tok=tok, name=name, workers=workers, threads=threads,
                          model_dir=model_dir)
 
+    confirm_n = CONFIRM_N if confirm_n is None else confirm_n
     base = _greedy_without(model, tok, name, None, n, 0)
     structures = single_structures(dense_dims(model), n_channels=SENSITIVITY_CHANNELS, seed=seed)
     done = {}
@@ -349,6 +351,14 @@ def measure_taylor(model, tok, name: str, *, n: int, seed: int, progress=None, *
 
 MEASURE = {"dense": measure_dense, "diversity": measure_diversity, "sensitivity": measure_sensitivity,
            "magnitude": measure_magnitude, "taylor": measure_taylor}
+def _partial(figures: dict) -> bool:
+    return figures.get("complete") is False
+
+
+# Which stored figures the same command continues rather than measures afresh: a partial
+# measurement, and a sensitivity profile made before the confirmation stage existed (its screen is
+# kept; the confirmation is added).
+UNFINISHED = {"sensitivity": lambda f: _partial(f) or "confirm" not in f}
 DEFAULT_N = {"dense": 500, "diversity": 200, "sensitivity": SENSITIVITY_N, "magnitude": 500, "taylor": 500}
 
 
@@ -369,11 +379,13 @@ def read_card(model_dir: Path) -> dict:
 
 
 def measure_section(name: str, section: str, *, n: int | None = None, seed: int = 0, threads: int = 2,
-                    workers: int = 1, model_dir: Path | None = None, progress=None, resume=None, save=None) -> dict:
+                    workers: int = 1, model_dir: Path | None = None, progress=None, resume=None, save=None,
+                    seconds_before: float = 0.0) -> dict:
     """Measure one section; the result records its command, time and machine.
 
     `resume`/`save` (sections that support them: sensitivity) continue an earlier partial
-    measurement and store progress: `save(section_result)`. `workers` > 1 spreads the sections
+    measurement and store progress: `save(section_result)`; the result's seconds add
+    `seconds_before`, the time the earlier calls spent. `workers` > 1 spreads the sections
     that support it (sensitivity) over that many processes; the figures do not depend on it.
     """
     import torch
@@ -390,7 +402,7 @@ def measure_section(name: str, section: str, *, n: int | None = None, seed: int 
 
     def result(figures):
         return {"command": command(name, section, opts), "n": n, "seed": seed, "threads": threads,
-                "seconds": round(time.perf_counter() - t0, 1), "machine": _machine(),
+                "seconds": round(seconds_before + time.perf_counter() - t0, 1), "machine": _machine(),
                 "measured": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "figures": figures}
 
     figures = MEASURE[section](model, tok, name, n=n, seed=seed, progress=progress, resume=resume,
@@ -425,10 +437,11 @@ def write_card(name: str = "tiny-reasoner", *, sections=None, n: int | None = No
     for section in sections or SECTIONS:
         previous = read_card(model_dir)["sections"].get(section)
         resume = None
-        if previous and previous["figures"].get("complete") is False and previous["seed"] == seed:
+        if previous and previous["seed"] == seed and UNFINISHED.get(section, _partial)(previous["figures"]):
             resume = previous["figures"]  # a partial measurement: continue it
         result = measure_section(name, section, n=n, seed=seed, threads=threads, workers=workers, model_dir=model_dir,
-                                 progress=progress, resume=resume, save=lambda r, s=section: store(s, r))
+                                 progress=progress, resume=resume, save=lambda r, s=section: store(s, r),
+                                 seconds_before=previous["seconds"] if resume else 0.0)
         store(section, result)
     return model_dir / "README.md"
 

@@ -85,3 +85,32 @@ def test_workers_give_the_same_figures(reasoner, few):
     serial = _measure(model, tok)
     parallel = _measure(model, tok, workers=2, threads=2)
     assert parallel["profile"] == serial["profile"] and parallel["confirm"] == serial["confirm"]
+
+
+def test_the_card_command_adds_the_confirmation_to_a_profile_measured_without_it(reasoner, few, monkeypatch, tmp_path):
+    import json
+    import shutil
+
+    from resp_dsl import zoo
+
+    model, tok = reasoner
+    model_dir = tmp_path / "model"
+    shutil.copytree(zoo.path("tiny-reasoner"), model_dir)
+    full = _measure(model, tok)
+    old = {k: v for k, v in full.items() if k not in ("confirm", "worst_confirmed")}  # a card from before the stage
+    old["profile"] = [{k: v for k, v in r.items() if k != "confirm"} for r in full["profile"]]
+    (model_dir / "card.json").write_text(json.dumps({"sections": {"sensitivity": {
+        "command": "c", "n": 3, "seed": 0, "threads": 1, "seconds": 50.0, "measured": "then", "figures": old}}}))
+    calls = []
+    real = zcard._greedy_without
+    monkeypatch.setattr(zcard, "_greedy_without", lambda m, t, name, key, n, start: calls.append((key, n, start))
+                        or real(m, t, name, key, n, start))
+    monkeypatch.setattr(zcard, "SENSITIVITY_N", 3)
+    monkeypatch.setitem(zcard.DEFAULT_N, "sensitivity", 3)
+    monkeypatch.setattr(zcard, "CONFIRM_N", 4)
+    zcard.write_card("tiny-reasoner", sections=["sensitivity"], threads=1, model_dir=model_dir)
+    stored = zcard.read_card(model_dir)["sections"]["sensitivity"]
+    assert [c for c in calls if c[2] == 0] == [(None, 3, 0)]  # the screen was kept, not re-run
+    assert [r["confirm"] for r in stored["figures"]["profile"]] == [r["confirm"] for r in full["profile"]]
+    assert stored["figures"]["complete"] and stored["seconds"] >= 50.0
+    assert "Confirmation" in (model_dir / "README.md").read_text()
