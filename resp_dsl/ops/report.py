@@ -28,7 +28,8 @@ class ReportParams(Params):
 class Report(Op):
     name = "report"
     # 3: JSON rows carry `split` (test / calibration draw); a version-2 entry lacks the field
-    version = 3
+    # 4: the multi-panel heatmap is laid out anew (row labels, column heads; no overlapping titles)
+    version = 4
     params = ReportParams
     inputs = ()  # any eval or prune nodes, named by their ids
     doc = "tables, plots, heatmaps and paired comparisons across arms, sparsities and seeds"

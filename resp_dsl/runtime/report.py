@@ -504,13 +504,13 @@ def kept_fractions(selection: dict) -> tuple[list[float], list[float], list[int]
     return heads, chans, list(selection.get("protected") or [])
 
 
-def _draw_kept(ax, selection: dict, title: str):
+def _draw_kept(ax, selection: dict, title: str, fontsize: int = 9):
     from matplotlib.patches import Rectangle
 
     heads, chans, protected = kept_fractions(selection)
     im = ax.imshow([heads, chans], aspect="auto", vmin=0, vmax=1, cmap="viridis")
     ax.set_yticks([0, 1], ["heads", "channels"])
-    ax.set_title(title, fontsize=9)
+    ax.set_title(title, fontsize=fontsize)
     for b in protected:
         ax.add_patch(Rectangle((b - 0.5, -0.5), 1, 2, fill=False, edgecolor="red", linewidth=1.5, hatch="//"))
     return im
@@ -538,12 +538,15 @@ def heatmap_grid(rows: list[dict], *, rows_by: str, cols_by: str) -> tuple[list,
 
 
 def heatmap_figure(grid, selections: dict[str, dict], path: Path, *, rows_by: str, cols_by: str) -> Path:
-    """One figure: a kept-structure map per (row, col) cell, e.g. arms × sparsities."""
+    """One figure: a kept-structure map per (row, col) cell, e.g. arms × sparsities. The row value
+    labels each row on the left, the column value heads each column, and each panel says how much
+    it pruned; the layout is constrained, so labels never overlap and no band is left empty."""
     plt = _plt()
     rl, cl, cells = grid
     n_layers = max((len(s["layers"]) for s in selections.values()), default=1)
-    fig, axes = plt.subplots(len(rl), len(cl), squeeze=False, dpi=120,
-                             figsize=(max(4.0, (0.25 * n_layers + 1.2) * len(cl)) + 1, 1.5 * len(rl) + 1))
+    label_width = 0.09 * max((len(str(r)) for r in rl), default=4) + 0.8  # the row labels, in inches
+    fig, axes = plt.subplots(len(rl), len(cl), squeeze=False, dpi=120, layout="constrained",
+                             figsize=(label_width + (0.25 * n_layers + 0.9) * len(cl) + 1.0, 0.95 * len(rl) + 1.0))
     im = None
     for i, r in enumerate(rl):
         for j, c in enumerate(cl):
@@ -553,15 +556,22 @@ def heatmap_figure(grid, selections: dict[str, dict], path: Path, *, rows_by: st
                 ax.axis("off")
                 continue
             sel = selections[row["key"]]
-            im = _draw_kept(ax, sel, f"{rows_by}={r}, {cols_by}={_fmt_col(c)} ({100 * sel['achieved']:.1f}% pruned)")
+            pruned = f"{100 * sel['achieved']:.1f}% pruned"
+            im = _draw_kept(ax, sel, f"{cols_by}={_fmt_col(c)}\n{pruned}" if i == 0 else pruned, fontsize=7)
+            ax.tick_params(labelsize=7)
             if j:
                 ax.set_yticks([])
+            else:
+                ax.set_ylabel(str(r), rotation=0, ha="right", va="center", fontsize=8)
             if i == len(rl) - 1:
-                ax.set_xlabel("block")
+                ax.set_xlabel("block", fontsize=8)
+            else:
+                ax.tick_params(labelbottom=False)
     if im is not None:
-        fig.colorbar(im, ax=axes, fraction=0.02, label="fraction kept")
-    fig.suptitle("kept structures per block (red hatched: protected)", fontsize=10)
-    fig.savefig(path, bbox_inches="tight")
+        fig.colorbar(im, ax=axes, fraction=0.02, aspect=40, label="fraction kept")
+    fig.suptitle(f"kept structures per block: {rows_by} (rows) × {cols_by} (columns); red hatched: protected",
+                 fontsize=9)
+    fig.savefig(path)
     plt.close(fig)
     return path
 

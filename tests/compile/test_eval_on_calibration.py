@@ -57,8 +57,9 @@ report table rows=arm cols=sparsity by task over seed
         "main[seed=1]/score@0": "bedb16f1240fbd047800628892d2e3732b30b4f2a96b156a9b88f2a35c331dba",
         "main[seed=1]/prune@0.2": "fcf774d128c7a58455e3f673890d9900448a814e8a9638a51330949292ce0b5f",
         "main[seed=1]/eval/gsm8k@0.2": "a5e69e7b69a4310d01b33b1d1122915756a3dcc1a81fad7187873589af61d7d0",
-        # the report's key under report version 3 (its rows gained `split`; version 2: f6c18d7ae2c7...)
-        "report/table1": "e56f30ece3dbd9256d9489a49edbc193cd650b5b933a21a961e73003e7dce176",
+        # the report's key under report version 4 (the heatmap's new layout; version 3: e56f30ece3db...,
+        # version 2: f6c18d7ae2c7...)
+        "report/table1": "8d167edc219cad1ffcc62ced92452528f6093298ee7ab07754ce0606658ebc7a",
     }
     # adding an eval on calibration adds nodes and changes no other (the report is left out here)
     more = compile_ok(src.replace("prune to", "eval gsm8k on calibration at 0.2\nprune to")
