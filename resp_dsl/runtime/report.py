@@ -547,6 +547,11 @@ def heatmap_figure(grid, selections: dict[str, dict], path: Path, *, rows_by: st
     label_width = 0.09 * max((len(str(r)) for r in rl), default=4) + 0.8  # the row labels, in inches
     fig, axes = plt.subplots(len(rl), len(cl), squeeze=False, dpi=120, layout="constrained",
                              figsize=(label_width + (0.25 * n_layers + 0.9) * len(cl) + 1.0, 0.95 * len(rl) + 1.0))
+    # a row may lack its first columns (an arm not evaluated at 10%), a column its first rows: each
+    # is labelled on its first panel that exists, its x axis on its last
+    first_in_row = {r: min(j for j, c in enumerate(cl) if (r, c) in cells) for r in rl}
+    first_in_col = {c: min(i for i, r in enumerate(rl) if (r, c) in cells) for c in cl}
+    last_in_col = {c: max(i for i, r in enumerate(rl) if (r, c) in cells) for c in cl}
     im = None
     for i, r in enumerate(rl):
         for j, c in enumerate(cl):
@@ -557,13 +562,14 @@ def heatmap_figure(grid, selections: dict[str, dict], path: Path, *, rows_by: st
                 continue
             sel = selections[row["key"]]
             pruned = f"{100 * sel['achieved']:.1f}% pruned"
-            im = _draw_kept(ax, sel, f"{cols_by}={_fmt_col(c)}\n{pruned}" if i == 0 else pruned, fontsize=7)
+            im = _draw_kept(ax, sel, f"{cols_by}={_fmt_col(c)}\n{pruned}" if i == first_in_col[c] else pruned,
+                            fontsize=7)
             ax.tick_params(labelsize=7)
-            if j:
-                ax.set_yticks([])
-            else:
+            if j == first_in_row[r]:
                 ax.set_ylabel(str(r), rotation=0, ha="right", va="center", fontsize=8)
-            if i == len(rl) - 1:
+            else:
+                ax.set_yticks([])
+            if i == last_in_col[c]:
                 ax.set_xlabel("block", fontsize=8)
             else:
                 ax.tick_params(labelbottom=False)

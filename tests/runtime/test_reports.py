@@ -182,3 +182,28 @@ report heatmap rows=arm cols=sparsity name=kept
     assert img.std() > 10
     red = (img[..., 0] > 200) & (img[..., 1] < 80) & (img[..., 2] < 80)
     assert red.sum() > 50  # the protected last block is outlined in every panel
+
+
+def test_heatmap_figure_labels_rows_and_columns_that_lack_their_first_cells(tmp_path, monkeypatch):
+    """An arm not evaluated at the first sparsity, a sparsity only one arm reached: every row still
+    gets its label and every column its head, each on the first panel that exists."""
+    pytest.importorskip("matplotlib")
+    from resp_dsl.runtime import report as R
+
+    sel = {"dense": {"num_heads": 4, "intermediate_size": 8}, "protected": [0], "achieved": 0.2,
+           "layers": [{"q_heads": [0, 1], "channels": list(range(6))} for _ in range(3)]}
+    rows = [{"arm": "resp", "sparsity": 0.1, "key": "a"}, {"arm": "resp", "sparsity": 0.2, "key": "b"},
+            {"arm": "gisp", "sparsity": 0.2, "key": "c"}]
+    texts = []
+    real_savefig = R._plt().Figure.savefig
+
+    def spy(fig, *a, **kw):
+        texts.extend(t.get_text() for ax in fig.axes for t in (ax.title, ax.yaxis.label))
+        return real_savefig(fig, *a, **kw)
+
+    monkeypatch.setattr(R._plt().Figure, "savefig", spy)
+    grid = R.heatmap_grid(rows, rows_by="arm", cols_by="sparsity")
+    R.heatmap_figure(grid, {"a": sel, "b": sel, "c": sel}, tmp_path / "h.png", rows_by="arm", cols_by="sparsity")
+    assert (tmp_path / "h.png").stat().st_size > 0
+    assert {"resp", "gisp"} <= set(texts)  # gisp has no 10% panel: labelled on its 20% one
+    assert sum(t.startswith("sparsity=10%") for t in texts) == 1 and sum(t.startswith("sparsity=20%") for t in texts) == 1
