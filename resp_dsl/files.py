@@ -18,6 +18,20 @@ from typing import Any
 
 CHUNK = 1 << 20
 
+# What the bundled models keep beside their weights: the measured model card and the training record.
+MODEL_CARD_JSON = "card.json"
+TRAINING_RECORD_JSON = "training.json"
+
+
+def is_documentation(name: str) -> bool:
+    """A file beside a model's weights (or a data set's files) that documents it and cannot change
+    what loading it gives: a README or any Markdown, a licence or notice, a dot-file, the bundled
+    models' card and training record. A directory's checksum leaves these out
+    (``graph.checksum_path``), so editing a model card never invalidates what was computed from
+    the model."""
+    return (name.startswith(".") or name.lower().endswith(".md") or name.upper().startswith(("LICENSE", "NOTICE"))
+            or name in (MODEL_CARD_JSON, TRAINING_RECORD_JSON))
+
 
 def sha256_file(path: str | os.PathLike[str]) -> str:
     """The hex sha256 of a file, read in 1 MiB chunks."""

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from resp_dsl.diagnostics import Span
-from resp_dsl.files import canonical_json, sha256_file
+from resp_dsl.files import canonical_json, is_documentation, sha256_file
 
 # ATTENTION: bump CACHE_SCHEME when Node.key() inputs change
 CACHE_SCHEME = 1
@@ -44,7 +44,8 @@ CONTENT_HASH_MAX_BYTES = 256 << 20
 def checksum_path(path: str) -> str:
     """A file's sha256; for a directory, its top-level files by name and content (files above
     CONTENT_HASH_MAX_BYTES by name, size and mtime), so a fresh clone of the same files gives
-    the same keys."""
+    the same keys. Documentation beside the files (``files.is_documentation``: a README, a
+    model card, a licence) is left out: it cannot change what a node computes."""
     p = Path(path).expanduser()
     try:
         if p.is_file():
@@ -52,7 +53,7 @@ def checksum_path(path: str) -> str:
         if p.is_dir():
             entries = []
             for child in sorted(p.iterdir()):
-                if child.is_file():
+                if child.is_file() and not is_documentation(child.name):
                     st = child.stat()
                     if st.st_size <= CONTENT_HASH_MAX_BYTES:
                         entries.append([child.name, sha256_file(child)])

@@ -27,6 +27,7 @@ import random
 import time
 from pathlib import Path
 
+from resp_dsl.files import MODEL_CARD_JSON, TRAINING_RECORD_JSON, write_text_atomic
 from resp_dsl.generation.base import TEMPERATURE, TOP_P
 
 SECTIONS = ("dense", "diversity", "sensitivity", "magnitude", "taylor")
@@ -369,7 +370,7 @@ def _machine() -> dict:
 
 
 def read_card(model_dir: Path) -> dict:
-    p = Path(model_dir) / "card.json"
+    p = Path(model_dir) / MODEL_CARD_JSON
     if not p.is_file():
         return {"sections": {}}
     card = json.loads(p.read_text(encoding="utf-8"))
@@ -411,16 +412,6 @@ def measure_section(name: str, section: str, *, n: int | None = None, seed: int 
     return result(figures)
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    import tempfile
-
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
-
-
 def write_card(name: str = "tiny-reasoner", *, sections=None, n: int | None = None, seed: int = 0, threads: int = 2,
                workers: int = 1, model_dir: Path | None = None, progress=None) -> Path:
     """Measure `sections` (default: all the model's), merge them into card.json, re-render README.md."""
@@ -431,7 +422,7 @@ def write_card(name: str = "tiny-reasoner", *, sections=None, n: int | None = No
     def store(section, result):
         card = read_card(model_dir)  # re-read: another section may have landed meanwhile
         card["sections"][section] = result
-        _write_atomic(model_dir / "card.json", json.dumps(card, indent=1))
+        write_text_atomic(model_dir / MODEL_CARD_JSON, json.dumps(card, indent=1))
         render_to(name, model_dir)
 
     for section in sections or SECTIONS:
@@ -447,8 +438,9 @@ def write_card(name: str = "tiny-reasoner", *, sections=None, n: int | None = No
 
 
 def render_to(name: str, model_dir: Path) -> Path:
-    training = json.loads((model_dir / "training.json").read_text()) if (model_dir / "training.json").is_file() else {}
-    _write_atomic(model_dir / "README.md", render(name, read_card(model_dir), training))
+    record = model_dir / TRAINING_RECORD_JSON
+    training = json.loads(record.read_text()) if record.is_file() else {}
+    write_text_atomic(model_dir / "README.md", render(name, read_card(model_dir), training))
     return model_dir / "README.md"
 
 

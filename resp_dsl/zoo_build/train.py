@@ -29,6 +29,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+from resp_dsl.files import TRAINING_RECORD_JSON, write_json_atomic
 from resp_dsl.zoo import generic
 from resp_dsl.zoo.spec import StructuredDropout, TrainSpec, ZooModel
 from resp_dsl.zoo.tokenizer import IM_END, build_tokenizer
@@ -190,12 +191,6 @@ def _seconds_between(start: str, end: str) -> float:
     return float(parse(end) - parse(start))
 
 
-def _atomic_write_json(path: Path, data) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
-    os.replace(tmp, path)
-
-
 def train(workdir: Path, out_dir: Path | None, zoo_model: ZooModel, *, train_spec: TrainSpec | None = None,
           force: bool = False, console=None, until: int | None = None, device: str = "cpu") -> dict:
     """Train (or resume) in `workdir`; write the final HF-format model to `out_dir`.
@@ -271,7 +266,7 @@ def train(workdir: Path, out_dir: Path | None, zoo_model: ZooModel, *, train_spe
         os.replace(tmp, workdir / "model.safetensors")
         torch.save(opt.state_dict(), workdir / "optimizer.pt.tmp")
         os.replace(workdir / "optimizer.pt.tmp", workdir / "optimizer.pt")
-        _atomic_write_json(state_path, {"step": step, "log": log, "model_spec": asdict(model_spec),
+        write_json_atomic(state_path, {"step": step, "log": log, "model_spec": asdict(model_spec),
                                         "train_spec": train_spec.to_dict(), "segments": segments})
 
     last = until if until is not None else train_spec.steps
@@ -334,7 +329,7 @@ def train(workdir: Path, out_dir: Path | None, zoo_model: ZooModel, *, train_spe
                      + (f" --threads {s['threads']}" if "threads" in s else "")
                      + (" --device cuda" if "device" in s else "") for s in segments],
     }
-    _atomic_write_json(workdir / "summary.json", summary)
+    write_json_atomic(workdir / "summary.json", summary)
     if out_dir is not None:
         model.to("cpu")
         save_model(model, tok, out_dir, force=force, extra={"training": summary, "train_spec": train_spec.to_dict(),
@@ -359,7 +354,7 @@ def save_model(model, tok, out_dir: Path, *, force: bool = False, extra: dict | 
         model.save_pretrained(tmp, safe_serialization=True)
         tok.save_pretrained(tmp)
         if extra:
-            (tmp / "training.json").write_text(json.dumps(extra, indent=2, sort_keys=True))
+            (tmp / TRAINING_RECORD_JSON).write_text(json.dumps(extra, indent=2, sort_keys=True))
         if out_dir.exists():
             old = out_dir.with_name(out_dir.name + ".old")
             shutil.rmtree(old, ignore_errors=True)

@@ -159,3 +159,24 @@ def test_a_directory_checksum_follows_content_not_modification_times(tmp_path):
     assert checksum_path(str(d)) == before
     (d / "model.safetensors").write_bytes(b"\1" + b"\0" * 999)  # same size, other content
     assert checksum_path(str(d)) != before
+
+
+def test_a_directory_checksum_leaves_out_the_documentation_beside_the_weights(tmp_path):
+    """Re-measuring a bundled model's card (card.json, README.md) or adding a licence must not
+    invalidate every result computed from the model (it did: a card update recomputed a whole
+    miniature table); any file loading reads still counts."""
+    from resp_dsl.graph import checksum_path
+
+    d = tmp_path / "model"
+    d.mkdir()
+    (d / "config.json").write_text("{}")
+    (d / "model.safetensors").write_bytes(b"\0" * 1000)
+    (d / "merges.txt").write_text("a b\n")  # a tokenizer file, though .txt
+    before = checksum_path(str(d))
+    for name in ("README.md", "card.json", "training.json", "LICENSE", ".gitattributes", "NOTES.md"):
+        (d / name).write_text("edited")
+        assert checksum_path(str(d)) == before, name
+    for name in ("config.json", "merges.txt", "tokenizer.json"):
+        (d / name).write_text('{"x": 1}')
+        assert checksum_path(str(d)) != before, name
+        before = checksum_path(str(d))
