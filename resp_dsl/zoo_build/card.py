@@ -236,7 +236,7 @@ def measure_sensitivity(model, tok, name: str, *, n: int, seed: int, progress=No
         conf_base = _greedy_without(model, tok, name, None, confirm_n, n)
         confirm = {"start": n, "n": len(conf_base), "dense_accuracy": sum(conf_base) / max(1, len(conf_base)),
                    "dense_bits": bits(conf_base), "flagged": len(flagged)}
-        if not (resume and resume.get("confirm", {}).get("dense_bits") == confirm["dense_bits"]):
+        if not (resume and (resume.get("confirm") or {}).get("dense_bits") == confirm["dense_bits"]):
             for r in done.values():  # confirmations against another baseline do not count
                 r.pop("confirm", None)
         todo = [(k, confirm_n, n) for k in flagged if "confirm" not in done[k]]
@@ -352,6 +352,8 @@ def measure_taylor(model, tok, name: str, *, n: int, seed: int, progress=None, *
 
 MEASURE = {"dense": measure_dense, "diversity": measure_diversity, "sensitivity": measure_sensitivity,
            "magnitude": measure_magnitude, "taylor": measure_taylor}
+
+
 def _partial(figures: dict) -> bool:
     return figures.get("complete") is False
 

@@ -114,3 +114,14 @@ def test_the_card_command_adds_the_confirmation_to_a_profile_measured_without_it
     assert [r["confirm"] for r in stored["figures"]["profile"]] == [r["confirm"] for r in full["profile"]]
     assert stored["figures"]["complete"] and stored["seconds"] >= 50.0
     assert "Confirmation" in (model_dir / "README.md").read_text()
+
+
+def test_resume_from_a_screen_interrupted_before_its_confirmation(reasoner, few):
+    """A save made during the screen stores `confirm: null`; resuming it must not trip over that."""
+    model, tok = reasoner
+    saved = []
+    full = _measure(model, tok)
+    partial = dict(full, complete=False, confirm=None, profile=[{k: v for k, v in r.items() if k != "confirm"}
+                                                                 for r in full["profile"][:2]])
+    again = _measure(model, tok, resume=partial, save=saved.append)
+    assert again["complete"] and [r["confirm"] for r in again["profile"]] == [r["confirm"] for r in full["profile"]]
