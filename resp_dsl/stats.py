@@ -4,6 +4,7 @@
 - ``mcnemar(a, b)``: exact two-sided McNemar test of two arms evaluated on the *same* problems
   (only the discordant pairs count), with the paired difference and its 95% Wilson-style
   (Newcombe) interval.
+- ``format_p(p)``: a p-value as a report prints it (3 significant digits, ``<1e-4`` below that).
 - ``bootstrap_over_seeds(runs)``: the mean accuracy over calibration seeds with a 95% interval
   from a two-level bootstrap (resample seeds, then problems within each seed), so that both the
   seed-to-seed spread and the finite test set enter the interval.
@@ -55,6 +56,11 @@ def mcnemar(a: Sequence[bool], b: Sequence[bool]) -> Paired:
     both = sum(1 for x, y in zip(a, b) if x and y)
     pa, pb = (both + only_a) / n if n else 0.0, (both + only_b) / n if n else 0.0
     return Paired(n, pa, pb, only_a, only_b, pa - pb, _newcombe(both, only_a, only_b, n), _binom_two_sided(only_a, only_b))
+
+
+def format_p(p: float | None) -> str:
+    """A p-value for a table: 3 significant digits, ``<1e-4`` below 1e-4 (never a bare 0), '' for None."""
+    return "" if p is None else f"{p:.3g}" if p >= 1e-4 else "<1e-4"
 
 
 def _binom_two_sided(x: int, y: int) -> float:

@@ -31,7 +31,7 @@ from typing import Any
 from resp_dsl.compile.labels import arm_name, names_arm, sweep_values, without
 from resp_dsl.ir.models import SEED
 from resp_dsl.runtime.store import copy_atomic
-from resp_dsl.stats import bootstrap_over_seeds, mcnemar, wilson
+from resp_dsl.stats import bootstrap_over_seeds, format_p, mcnemar, wilson
 
 BASE_FIELDS = ("task", "split", "arm", "method", "sparsity", "basis", "achieved", "achieved_structures", "achieved_params",
                "accuracy", "correct", "n", "key")
@@ -387,17 +387,13 @@ def _pp(x: float) -> str:
     return f"{100 * x:+.2f}"
 
 
-def _p(x: float | None) -> str:
-    return "" if x is None else f"{x:.3g}" if x >= 1e-4 else "<1e-4"
-
-
 def compare_markdown(groups: dict[str, list[dict]]) -> str:
     parts = []
     for g, rows in groups.items():
         parts += [f"### {g}\n", "| A | B | sparsity | n | A (%) | B (%) | A − B (pp) | 95% interval (pp) | McNemar p |",
                   "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
         for r in rows:
-            p = _p(r["p_value"]) if r["p_value"] is not None else " / ".join(_p(s["p_value"]) for s in r["per_seed"])
+            p = format_p(r["p_value"]) if r["p_value"] is not None else " / ".join(format_p(s["p_value"]) for s in r["per_seed"])
             parts.append(f"| {r['a']} | {r['b']} | {_fmt_col(r['sparsity'])} | {r['n']} | {100 * r['accuracy_a']:.2f} "
                          f"| {100 * r['accuracy_b']:.2f} | {_pp(r['difference'])} | [{_pp(r['lo'])}, {_pp(r['hi'])}] "
                          f"| {p} |")
@@ -416,7 +412,7 @@ def compare_markdown(groups: dict[str, list[dict]]) -> str:
                 for s in r["per_seed"]:
                     parts.append(f"| {r['a']} | {r['b']} | {_fmt_col(r['sparsity'])} | {s['seed']} | {s['n']} "
                                  f"| {100 * s['accuracy_a']:.2f} | {100 * s['accuracy_b']:.2f} | {_pp(s['difference'])} "
-                                 f"| [{_pp(s['lo'])}, {_pp(s['hi'])}] | {_p(s['p_value'])} | {s['only_a']} / {s['only_b']} |")
+                                 f"| [{_pp(s['lo'])}, {_pp(s['hi'])}] | {format_p(s['p_value'])} | {s['only_a']} / {s['only_b']} |")
         parts.append("")
     return "\n".join(parts)
 

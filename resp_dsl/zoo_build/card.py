@@ -29,6 +29,7 @@ from pathlib import Path
 
 from resp_dsl.files import MODEL_CARD_JSON, TRAINING_RECORD_JSON, write_text_atomic
 from resp_dsl.generation.base import TEMPERATURE, TOP_P
+from resp_dsl.stats import format_p
 
 SECTIONS = ("dense", "diversity", "sensitivity", "magnitude", "taylor")
 PRUNE_TARGETS = (0.2, 0.3, 0.4)
@@ -244,7 +245,7 @@ def measure_sensitivity(model, tok, name: str, *, n: int, seed: int, progress=No
             p = mcnemar(conf_base, correct)  # a = dense, b = without: the difference is the drop
             done[key]["confirm"] = {"n": p.n, "drop_points": round(100 * p.difference, 2),
                                     "ci95_points": [round(100 * x, 2) for x in p.interval],
-                                    "p_value": round(p.p_value, 4), "only_dense": p.only_a, "only_without": p.only_b}
+                                    "p_value": float(f"{p.p_value:.4g}"), "only_dense": p.only_a, "only_without": p.only_b}
             if save and count % 4 == 0:
                 save(figures())
             if progress:
@@ -538,7 +539,7 @@ def render_sensitivity(name, sec):
             f"| {r['kind'].replace('_', ' ')} {r['index']} of block {r['layer']} | {r['drop_points']:+.0f} | "
             + (f"{r['confirm']['drop_points']:+.1f} [{r['confirm']['ci95_points'][0]:+.1f}, "
                f"{r['confirm']['ci95_points'][1]:+.1f}] | {r['confirm']['only_dense']} / {r['confirm']['only_without']} | "
-               f"{r['confirm']['p_value']:.3g} |" if "confirm" in r else "not yet | | |")
+               f"{format_p(r['confirm']['p_value'])} |" if "confirm" in r else "not yet | | |")
             for r in sorted(flagged, key=lambda r: (r["kind"], r["layer"], r["index"])))
         confirmation = (
             f"**Confirmation.** A screen of {f['n']} problems has a wide error: a drop of a few points there can be "
@@ -649,15 +650,26 @@ excluded, on {_devices(t)}). Wall time recorded by the trainer: {_wall(t)}. {tra
 
 
 def _status(spec, card: dict) -> str:
+    """The design targets these weights miss (accuracy, redundancy once confirmed), or '' when they meet them."""
+    short = []
     dense = card["sections"].get("dense")
-    if dense is None:
+    if dense is not None and dense["figures"]["greedy"]["accuracy"] < spec.greedy_target:
+        short.append(f"dense greedy accuracy is {_pct(dense['figures']['greedy']['accuracy'])}, below the design "
+                     f"target of {_pct(spec.greedy_target)}")
+    sens = card["sections"].get("sensitivity")
+    f = sens["figures"] if sens else {}
+    over = sum(s.get("confirmed_over_limit", 0) for s in f.get("summary", {}).values())
+    if f.get("complete") and over:
+        w = f["worst_confirmed"]
+        short.append(f"it is not redundant: {over} single structures cost more than the {f['limit_points']:.0f}-point "
+                     f"bar when removed alone (confirmed on {f['confirm']['n']} validation problems; worst: "
+                     f"{w['kind'].replace('_', ' ')} {w['index']} of block {w['layer']}, {w['drop_points']:+.1f} points)")
+    if not short:
         return ""
-    greedy = dense["figures"]["greedy"]["accuracy"]
-    if greedy >= spec.greedy_target:
-        return ""
-    return (f"> **Status: undertrained.** Dense greedy accuracy is {_pct(greedy)}, below this model's design target of "
-            f"{_pct(spec.greedy_target)}; the figures below describe these weights, not the design. Training resumes "
-            f"from its checkpoint directory with `resp-dsl zoo train {spec.name} --steps N --workdir DIR`.\n\n")
+    text = "; ".join(short)
+    return (f"> **Status: below its design targets.** {text[0].upper()}{text[1:]}. The figures below describe these "
+            f"weights, not the design. Training resumes from its checkpoint directory with "
+            f"`resp-dsl zoo train {spec.name} --steps N --workdir DIR`.\n\n")
 
 
 def _devices(t: dict) -> str:

@@ -60,3 +60,13 @@ def test_wilson_bounds_are_exact_at_zero_and_all_correct():
     # regression: rounding left wilson(0, 3)[0] at 5.6e-17, above the accuracy 0/3, and a plot's error bar negative
     for n in range(1, 200):
         assert wilson(0, n)[0] == 0.0 and wilson(n, n)[1] == 1.0
+
+
+def test_format_p_never_prints_a_bare_zero():
+    from resp_dsl.stats import format_p
+
+    assert format_p(None) == ""
+    assert format_p(1.0) == "1"
+    assert format_p(0.024137) == "0.0241"
+    assert format_p(1e-4) == "0.0001"
+    assert format_p(3e-9) == "<1e-4" and format_p(0.0) == "<1e-4"
