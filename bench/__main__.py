@@ -47,6 +47,7 @@ BENCHES = (
     Bench("resume", "bench_resume", (), ()),
     Bench("prefix_sharing", "bench_prefix_sharing", (), ()),
     Bench("continuous_batching", "bench_continuous_batching", (), ("--quick",)),
+    Bench("train_step", "bench_train_step", (), ("--steps", "3")),
 )
 BY_NAME = {b.name: b for b in BENCHES}
 

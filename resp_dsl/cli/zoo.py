@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 from resp_dsl.zoo_build.card import SECTIONS  # torch-free at import
+from resp_dsl.zoo.tokenizer import BPE
+from resp_dsl.zoo_build.train import MICRO_BATCH  # torch-free at import
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -16,9 +18,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     d.add_argument("--out", type=Path, help="directory for the splits (default: the package's bundled data)")
     d.add_argument("--force", action="store_true", help="replace existing files")
 
+    k = sub.add_parser("tokenizer", help="learn a bundled BPE tokenizer's merges (writes resp_dsl/zoo/tokenizers/KIND.json)")
+    k.add_argument("kind", choices=BPE, help="the BPE tokenizer")
+    k.add_argument("--out", type=Path, help="file to write (default: the package's bundled file)")
+    k.add_argument("--force", action="store_true", help="replace an existing file")
+
     t = sub.add_parser("train", help="train a bundled model (resumable)")
     t.add_argument("name", nargs="?", default="tiny-reasoner", help="bundled model (default: tiny-reasoner)")
-    t.add_argument("--workdir", type=Path, help="checkpoints, resumed from here (default: .train/NAME)")
+    t.add_argument("--design", help="train one of the model's designs (resp_dsl.zoo.spec.DESIGNS) instead of "
+                                    "its bundled spec; needs --out")
+    t.add_argument("--workdir", type=Path, help="checkpoints, resumed from here (default: .train/NAME[-DESIGN])")
     t.add_argument("--out", type=Path, help="final model directory (default: the package's bundled model)")
     t.add_argument("--steps", type=int, help="training steps (default from the training spec)")
     t.add_argument("--threads", type=int, help="torch threads (default 2)")
@@ -26,6 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     t.add_argument("--until", type=int, help="stop (with a checkpoint) at this step; resume later")
     t.add_argument("--device", default="cpu",
                    help="where the arithmetic runs: cpu (default) or cuda; the batches are the same on any device")
+    t.add_argument("--micro-batch", type=int, default=MICRO_BATCH,
+                   help="sequences per forward pass (default %(default)s); changes speed and memory, not the maths")
     t.add_argument("--force", action="store_true", help="replace an existing model directory")
 
     e = sub.add_parser("eval", help="accuracy of a bundled model on its task")
@@ -56,6 +67,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from resp_dsl import zoo
 
+    if args.zoo_command == "tokenizer":
+        from resp_dsl.zoo_build.bpe import write
+
+        print(f"wrote {write(args.kind, args.out, force=args.force)}")
+        return 0
     if args.name not in zoo.MODELS:
         print(f"error: unknown bundled model {args.name!r}; available: {', '.join(zoo.MODELS)}", file=sys.stderr)
         return 2
@@ -69,13 +85,21 @@ def run(args: argparse.Namespace) -> int:
         from resp_dsl.zoo.spec import get
         from resp_dsl.zoo_build.train import train
 
-        zoo_model = get(args.name)
+        try:
+            zoo_model = get(args.name, args.design)
+        except LookupError as e:
+            print(f"error: {e.args[0]}", file=sys.stderr)
+            return 2
+        if args.design and args.out is None:
+            print(f"error: --design {args.design} needs --out: a design never replaces the bundled model "
+                  f"(adopting one is a change to resp_dsl/zoo/spec.py)", file=sys.stderr)
+            return 2
         overrides = {k: v for k, v in (("steps", args.steps), ("threads", args.threads), ("seed", args.seed)) if v is not None}
         spec = replace(zoo_model.train, **overrides)
         out = args.out or zoo.path(args.name, must_exist=False)
-        workdir = args.workdir or Path(".train") / args.name
+        workdir = args.workdir or Path(".train") / (args.name + (f"-{args.design}" if args.design else ""))
         summary = train(workdir, out, zoo_model, train_spec=spec, force=args.force, until=args.until,
-                        device=args.device)
+                        device=args.device, micro_batch=args.micro_batch)
         if "stopped_at" in summary:
             return 0
         print(f"trained {args.name}: {summary}")

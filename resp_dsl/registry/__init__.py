@@ -118,10 +118,9 @@ def registry() -> dict[str, dict]:
         text = resources.files("resp_dsl.registry").joinpath("models.json").read_text(encoding="utf-8")
         models = json.loads(text)["models"]
         from resp_dsl.zoo.spec import MODELS as ZOO
-        from resp_dsl.zoo.tokenizer import vocabulary
 
         for name, spec in ZOO.items():  # the bundled models, from their specs (torch-free)
-            models[f"zoo:{name}"] = spec.model.config_dict(len(vocabulary()))
+            models[f"zoo:{name}"] = spec.model.config_dict()
         _REGISTRY = models
     return _REGISTRY
 

@@ -7,7 +7,7 @@ Pure Python: no torch.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 
 @dataclass(frozen=True)
@@ -24,10 +24,21 @@ class ModelSpec:
     rope_theta: float = 10000.0
     rms_norm_eps: float = 1e-6
     tie_word_embeddings: bool = True
+    tokenizer: str = "chars"  # one of resp_dsl.zoo.tokenizer.TOKENIZERS
 
-    def config_dict(self, vocab_size: int) -> dict:
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        if self.tokenizer == "chars":  # the specs recorded before there was a choice
+            del d["tokenizer"]
+        return d
+
+    def config_dict(self) -> dict:
         """The architecture fields of the model's config.json, without transformers (for `check` and `plan`)."""
-        return {"model_type": "qwen3", "vocab_size": vocab_size, **asdict(self)}
+        from resp_dsl.zoo.tokenizer import vocab_size
+
+        d = asdict(self)
+        del d["tokenizer"]
+        return {"model_type": "qwen3", "vocab_size": vocab_size(self.tokenizer), **d}
 
     def to_config(self, tokenizer):
         from transformers import Qwen3Config
@@ -108,6 +119,7 @@ class ZooModel:
     max_new_tokens: int  # enough for the longest trace of the task
     summary: str
     greedy_target: float = 0.9  # the dense greedy test accuracy the model is meant to reach
+    design: str | None = None  # the name of this entry in DESIGNS[name], for a design not yet adopted
 
     def task_generator(self):
         """The task generator module (generate_problem, sample_trace, generate_all_splits)."""
@@ -135,9 +147,35 @@ MODELS: dict[str, ZooModel] = {
 }
 
 
-def get(name: str) -> ZooModel:
-    """The bundled model called `name` (LookupError listing the available ones)."""
+# Designs being trained toward a bundled model, before one replaces its spec: `resp-dsl zoo train
+# NAME --design D --out DIR` (a design never writes the bundled directory). Adopting one moves its
+# specs into MODELS and removes it here; the figures that chose it are in training/README.md.
+DESIGNS: dict[str, dict[str, ZooModel]] = {
+    "tiny-rlm": {
+        # More attention per block (12 query heads in 6 KV groups, hidden 192) and Qwen-style BPE (digits
+        # single tokens): the 8/4-head model's critical structures are all in its last blocks' attention.
+        "wide-bpe": replace(
+            MODELS["tiny-rlm"],
+            model=ModelSpec(hidden_size=192, num_hidden_layers=10, num_attention_heads=12, num_key_value_heads=6,
+                            head_dim=32, intermediate_size=512, tokenizer="bpe1024"),
+            summary="10 blocks, GQA 12/6, BPE tokens, 4-8 step problems, many valid traces per problem, "
+                    "trained with structured dropout",
+            design="wide-bpe",
+        ),
+    },
+}
+
+
+def get(name: str, design: str | None = None) -> ZooModel:
+    """The bundled model called `name`, or one of its `DESIGNS` (LookupError listing the available ones)."""
     try:
-        return MODELS[name]
+        model = MODELS[name]
     except KeyError:
         raise LookupError(f"unknown bundled model {name!r}; available: {', '.join(MODELS)}") from None
+    if design is None:
+        return model
+    try:
+        return DESIGNS.get(name, {})[design]
+    except KeyError:
+        raise LookupError(f"unknown design {design!r} of {name}; available: "
+                          f"{', '.join(DESIGNS.get(name, {})) or 'none'}") from None

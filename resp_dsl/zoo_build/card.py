@@ -30,6 +30,7 @@ from pathlib import Path
 from resp_dsl.files import MODEL_CARD_JSON, TRAINING_RECORD_JSON, write_text_atomic
 from resp_dsl.generation.base import TEMPERATURE, TOP_P
 from resp_dsl.stats import format_p
+from resp_dsl.zoo.tokenizer import describe as describe_tokenizer
 
 SECTIONS = ("dense", "diversity", "sensitivity", "magnitude", "taylor")
 PRUNE_TARGETS = (0.2, 0.3, 0.4)
@@ -629,7 +630,7 @@ and stored with it in `card.json`.
 | MLP intermediate size | {ms.get('intermediate_size')} (SwiGLU) |
 | q_norm / k_norm | yes (Qwen3) |
 | embeddings | tied |
-| tokenizer | one token per character, Qwen3-style chat template with `enable_thinking` |
+| tokenizer | {describe_tokenizer(ms.get('tokenizer', 'chars'))}, Qwen3-style chat template with `enable_thinking` |
 | generation defaults | T=0.6, top-p 0.95, top-k 20 (Qwen3's thinking-mode defaults) |
 
 ## Data

@@ -41,3 +41,23 @@ def test_resume_refuses_other_settings(tmp_path):
     other = replace(zm.train, dropout=StructuredDropout(head=0.3))
     with pytest.raises(SystemExit, match="other settings"):
         train(tmp_path, None, zm, train_spec=other)
+
+
+def test_a_bpe_design_trains_records_its_design_and_refuses_the_other_tokenizer(tmp_path):
+    from transformers import AutoTokenizer
+
+    zm = _small()
+    bpe = replace(zm, model=replace(zm.model, tokenizer="bpe1024"), design="wide-bpe")
+    summary = train(tmp_path / "w", tmp_path / "out", bpe, micro_batch=1)
+    assert summary["commands"] == ["resp-dsl zoo train tiny-rlm --design wide-bpe --steps 3 --threads 1"]
+    assert summary["segments"][0]["micro_batch"] == 1
+    tok = AutoTokenizer.from_pretrained(tmp_path / "out")  # the model directory carries its own tokenizer
+    assert len(tok) == 1024
+    assert json.loads((tmp_path / "out" / "config.json").read_text())["vocab_size"] == 1024
+    with pytest.raises(SystemExit, match="other settings"):  # same workdir, character tokenizer
+        train(tmp_path / "w", None, zm, train_spec=replace(zm.train, steps=4))
+
+
+def test_micro_batch_must_be_positive(tmp_path):
+    with pytest.raises(SystemExit, match="at least 1"):
+        train(tmp_path, None, _small(), micro_batch=0)

@@ -1,15 +1,17 @@
-"""python training/probes/last_blocks_screen.py MODEL_DIR THREADS OUT.json: greedy drop (points) on validation problems 101-300 of every query head and KV group of blocks 8 and 9."""
+"""python training/probes/last_blocks_screen.py MODEL_DIR THREADS OUT.json [BLOCK ...]: greedy drop (points) on
+validation problems 101-300 of every query head and KV group of the given blocks (default 8 and 9)."""
 import sys, json, torch
 from resp_dsl.zoo_build import card as zcard
 from resp_dsl.zoo_build.evaluate import load_bundled
 from resp_dsl.stats import mcnemar
 torch.set_num_threads(int(sys.argv[2]))
 model, tok = load_bundled("tiny-rlm", sys.argv[1])
+blocks = [int(b) for b in sys.argv[4:]] or [8, 9]
 N, START = 200, 100
 dense = zcard._greedy_without(model, tok, "tiny-rlm", None, N, START)
-out = {"dense": sum(dense) / N, "drops": {}}
-for layer in (8, 9):
-    for kind, count in (("head", 8), ("kv_group", 4)):
+out = {"dense": sum(dense) / N, "blocks": blocks, "drops": {}}
+for layer in blocks:
+    for kind, count in (("head", model.config.num_attention_heads), ("kv_group", model.config.num_key_value_heads)):
         for i in range(count):
             w = zcard._greedy_without(model, tok, "tiny-rlm", (kind, layer, i), N, START)
             p = mcnemar(dense, w)
