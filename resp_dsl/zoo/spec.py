@@ -119,7 +119,12 @@ class ZooModel:
     max_new_tokens: int  # enough for the longest trace of the task
     summary: str
     greedy_target: float = 0.9  # the dense greedy test accuracy the model is meant to reach
-    design: str | None = None  # the name of this entry in DESIGNS[name], for a design not yet adopted
+    design: str | None = None  # the design's name: its key in DESIGNS[name], or the one a bundled spec was adopted from
+
+    @property
+    def design_flag(self) -> str:
+        """The `--design` that selects this spec on the command line ('' for the bundled spec itself)."""
+        return "" if MODELS.get(self.name) == self or not self.design else f" --design {self.design}"
 
     def task_generator(self):
         """The task generator module (generate_problem, sample_trace, generate_all_splits)."""
@@ -136,46 +141,52 @@ MODELS: dict[str, ZooModel] = {
     ),
     "tiny-rlm": ZooModel(
         name="tiny-rlm", task="tiny_gsm_hard", generator="synthetic_hard",
-        # 10 blocks, 8 query heads in 4 KV groups, head_dim 32 != 128/8 = 16.
-        model=ModelSpec(hidden_size=128, num_hidden_layers=10, num_attention_heads=8, num_key_value_heads=4,
-                        head_dim=32, intermediate_size=384),
-        train=TrainSpec(steps=6000, task_batch=16, generic_batch=6, eval_every=500, threads=1,
+        # 10 blocks, 12 query heads in 6 KV groups, head_dim 32 != 192/12 = 16, Qwen-style BPE (digits are
+        # single tokens). Adopted from the design "wide-bpe" (training/README.md has the figures that chose it).
+        model=ModelSpec(hidden_size=192, num_hidden_layers=10, num_attention_heads=12, num_key_value_heads=6,
+                        head_dim=32, intermediate_size=512, tokenizer="bpe1024"),
+        train=TrainSpec(steps=10000, task_batch=16, generic_batch=6, eval_every=500, threads=2,
                         dropout=StructuredDropout(head=0.1, kv_group=0.05, channel_group=0.1, channel_group_size=16)),
         max_new_tokens=256,
-        summary="10 blocks, GQA 8/4, 4-8 step problems, many valid traces per problem, trained with structured dropout",
+        summary="10 blocks, GQA 12/6, BPE tokens, 4-8 step problems, many valid traces per problem, "
+                "trained with structured dropout",
+        design="wide-bpe",
     ),
 }
 
 
-# Designs being trained toward a bundled model, before one replaces its spec: `resp-dsl zoo train
-# NAME --design D --out DIR` (a design never writes the bundled directory). Adopting one moves its
-# specs into MODELS and removes it here; the figures that chose it are in training/README.md.
+# Designs of a bundled model other than its adopted one: `resp-dsl zoo train NAME --design D --out DIR`
+# trains one (a design never writes the bundled directory). Adopting a design moves its specs into
+# MODELS (keeping its name in `ZooModel.design`, so the commands recorded while it was a design still
+# run) and moves the replaced specs here; the figures that chose it are in training/README.md.
 DESIGNS: dict[str, dict[str, ZooModel]] = {
     "tiny-rlm": {
-        # More attention per block (12 query heads in 6 KV groups, hidden 192) and Qwen-style BPE (digits
-        # single tokens): the 8/4-head model's critical structures are all in its last blocks' attention.
-        "wide-bpe": replace(
+        # The first tiny-rlm weights (until 2026-11-27; training/tiny-rlm/summary.json): 8 query heads in
+        # 4 KV groups, hidden 128, character tokens. 69.0% greedy on test, 8 structures over the 5-point bar.
+        "gqa8-chars": replace(
             MODELS["tiny-rlm"],
-            model=ModelSpec(hidden_size=192, num_hidden_layers=10, num_attention_heads=12, num_key_value_heads=6,
-                            head_dim=32, intermediate_size=512, tokenizer="bpe1024"),
-            summary="10 blocks, GQA 12/6, BPE tokens, 4-8 step problems, many valid traces per problem, "
+            model=ModelSpec(hidden_size=128, num_hidden_layers=10, num_attention_heads=8, num_key_value_heads=4,
+                            head_dim=32, intermediate_size=384),
+            train=replace(MODELS["tiny-rlm"].train, steps=6000, threads=1),
+            summary="10 blocks, GQA 8/4, character tokens, 4-8 step problems, many valid traces per problem, "
                     "trained with structured dropout",
-            design="wide-bpe",
+            design="gqa8-chars",
         ),
     },
 }
 
 
 def get(name: str, design: str | None = None) -> ZooModel:
-    """The bundled model called `name`, or one of its `DESIGNS` (LookupError listing the available ones)."""
+    """The bundled model called `name`, or one of its designs: a key of `DESIGNS[name]`, or the name of the
+    design its bundled spec was adopted from (LookupError listing the available ones)."""
     try:
         model = MODELS[name]
     except KeyError:
         raise LookupError(f"unknown bundled model {name!r}; available: {', '.join(MODELS)}") from None
-    if design is None:
+    if design is None or design == model.design:
         return model
     try:
         return DESIGNS.get(name, {})[design]
     except KeyError:
-        raise LookupError(f"unknown design {design!r} of {name}; available: "
-                          f"{', '.join(DESIGNS.get(name, {})) or 'none'}") from None
+        available = [d for d in (model.design, *DESIGNS.get(name, {})) if d]
+        raise LookupError(f"unknown design {design!r} of {name}; available: {', '.join(available) or 'none'}") from None

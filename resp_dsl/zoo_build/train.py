@@ -343,7 +343,7 @@ def train(workdir: Path, out_dir: Path | None, zoo_model: ZooModel, *, train_spe
     if dev.type != "cpu":
         segment["device"] = torch.cuda.get_device_name(dev) if dev.type == "cuda" else str(dev)
     segments.append(segment)
-    label = zoo_model.name + (f" (design {zoo_model.design})" if zoo_model.design else "")
+    label = zoo_model.name + (f" (design {zoo_model.design})" if zoo_model.design_flag else "")
     console.print(f"{label}: {n_params:,} parameters, {train_spec.steps} steps, "
                   f"{train_spec.task_batch}+{train_spec.generic_batch} sequences/step, {train_spec.threads} threads")
     tokens_seen = 0
@@ -384,8 +384,7 @@ def train(workdir: Path, out_dir: Path | None, zoo_model: ZooModel, *, train_spe
         "train_seconds_this_call": round(t_train, 1),
         "wall_seconds_recorded": round(sum(_seconds_between(s["started"], s["ended"]) for s in segments
                                            if "started" in s and "ended" in s), 1),
-        "commands": [f"resp-dsl zoo train {zoo_model.name}"
-                     + (f" --design {zoo_model.design}" if zoo_model.design else "")
+        "commands": [f"resp-dsl zoo train {zoo_model.name}{zoo_model.design_flag}"
                      + f" --steps {s['steps']}"
                      + (f" --until {s['until']}" if s["until"] != s["steps"] else "")
                      + (f" --threads {s['threads']}" if "threads" in s else "")

@@ -18,7 +18,7 @@ def _small():
                    train=replace(zm.train, steps=3, task_batch=2, generic_batch=1, eval_every=1000, eval_n=2,
                                  checkpoint_every=1, threads=1, warmup=1,
                                  dropout=StructuredDropout(head=0.1, kv_group=0.1, channel_group=0.1, channel_group_size=16)),
-                   max_new_tokens=4)
+                   max_new_tokens=4, design=None)
 
 
 def test_interrupted_and_resumed_calls_replay_as_commands(tmp_path):
