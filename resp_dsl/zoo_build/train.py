@@ -342,7 +342,8 @@ def train(workdir: Path, out_dir: Path | None, zoo_model: ZooModel, *, train_spe
                "threads": train_spec.threads, "micro_batch": micro_batch}
     if dev.type != "cpu":
         segment["device"] = torch.cuda.get_device_name(dev) if dev.type == "cuda" else str(dev)
-    segments.append(segment)
+    if last > start_step:  # a call with nothing left to train (it only writes the model) replays as nothing
+        segments.append(segment)
     label = zoo_model.name + (f" (design {zoo_model.design})" if zoo_model.design_flag else "")
     console.print(f"{label}: {n_params:,} parameters, {train_spec.steps} steps, "
                   f"{train_spec.task_batch}+{train_spec.generic_batch} sequences/step, {train_spec.threads} threads")

@@ -35,6 +35,15 @@ def test_interrupted_and_resumed_calls_replay_as_commands(tmp_path):
     assert summary["wall_seconds_recorded"] >= 0
 
 
+def test_a_call_with_no_steps_left_records_no_command(tmp_path):
+    zm = _small()
+    first = train(tmp_path, None, zm)
+    again = train(tmp_path, tmp_path / "out", zm)  # only writes the model
+    assert again["commands"] == first["commands"] == ["resp-dsl zoo train tiny-rlm --steps 3 --threads 1"]
+    assert len(json.loads((tmp_path / "state.json").read_text())["segments"]) == 1
+    assert (tmp_path / "out" / "model.safetensors").is_file()
+
+
 def test_resume_refuses_other_settings(tmp_path):
     zm = _small()
     train(tmp_path, None, zm, until=1)
