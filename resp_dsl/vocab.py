@@ -17,7 +17,9 @@ ANSWER_KINDS = ("number", "choice")
 HARNESSES = ("direct", "lm_eval")
 STRUCTURES = ("heads", "kv_groups", "channels")
 # type: per parameter; reference: the RESP authors' constants (head / (4·head_dim·hidden),
-# channel / (3·intermediate)); block: relative to the block's mean (GISP); none: raw.
+# channel / (3·intermediate), which are also GISP's "block-wise" normalisation: one constant per
+# attention / MLP block type); block: relative to the transformer block's own mean for the type
+# (a resp-dsl option, not GISP's); none: raw.
 NORMALIZATIONS = ("type", "reference", "block", "none")
 BASES = ("params", "structures")
 SCHEDULE_KINDS = ("milestones", "iterative", "oneshot")

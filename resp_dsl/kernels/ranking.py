@@ -5,9 +5,10 @@ Normalisations (`normalize_scores`), applied before heads and channels are ranke
 - "type": each score divided by its structure's parameter count: importance per parameter,
   so a head and a channel compete on equal footing.
 - "reference": the RESP authors' constants: head / (4·head_dim·hidden), channel /
-  (3·intermediate_size); kept for reproducing their numbers.
-- "block": each block's scores of one type divided by that block's mean for the type
-  (GISP-style): ranking compares structures relative to their own block.
+  (3·intermediate_size). GISP's code uses the same two constants (its "block-wise
+  normalisation" is one constant per attention / MLP block type), so both papers' methods use it.
+- "block": each transformer block's scores of one type divided by that block's mean for the
+  type: structures compete relative to their own block. A resp-dsl option, not GISP's method.
 """
 
 from __future__ import annotations

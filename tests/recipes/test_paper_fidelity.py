@@ -74,7 +74,7 @@ def test_table1_scores_calibration_and_sampling(table1, dataset):
                 for n in _arm_nodes(table1, f"{arm}[dataset={dataset}]", "score")}
 
     assert scores("resp") == {("taylor", "decode_only", "reference")}
-    assert scores("gisp") == {("taylor", "full", "block")}
+    assert scores("gisp") == {("taylor", "full", "reference")}  # GISP's own constants (docs/fidelity.md)
     assert scores("wanda") == {("wanda", "full", "reference")}  # Wanda-sp: every token's activations
     for arm in ("resp", "resp_no_regen", "gisp", "wanda"):
         (cal,) = _arm_nodes(table1, f"{arm}[dataset={dataset}]", "calibrate")
