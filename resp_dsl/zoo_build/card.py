@@ -669,8 +669,9 @@ def _status(spec, card: dict) -> str:
         return ""
     text = "; ".join(short)
     return (f"> **Status: below its design targets.** {text[0].upper()}{text[1:]}. The figures below describe these "
-            f"weights, not the design. Training resumes from its checkpoint directory with "
-            f"`resp-dsl zoo train {spec.name} --steps N --workdir DIR`.\n\n")
+            f"weights, not the design. A kept checkpoint directory resumes training with "
+            f"`resp-dsl zoo train {spec.name} --steps N --workdir DIR`; the package ships the weights, not "
+            f"the checkpoint, so from a clean clone the commands under Training retrain it from scratch.\n\n")
 
 
 def _devices(t: dict) -> str:
