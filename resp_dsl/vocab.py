@@ -21,6 +21,12 @@ STRUCTURES = ("heads", "kv_groups", "channels")
 # attention / MLP block type); block: relative to the transformer block's own mean for the type
 # (a resp-dsl option, not GISP's); none: raw.
 NORMALIZATIONS = ("type", "reference", "block", "none")
+# Where the cuts go. global: every unprotected block's heads and channels ranked together (RESP,
+# GISP); uniform: each unprotected block loses the same fraction of its heads and of its channels,
+# its own lowest-scored ones; sequential: uniform, and each block is scored on the activations of
+# the model whose earlier blocks are already pruned (FLAP's structured Wanda as GISP's code runs
+# it, `act_type: sparse`). The first is the default.
+ALLOCATIONS = ("global", "uniform", "sequential")
 BASES = ("params", "structures")
 SCHEDULE_KINDS = ("milestones", "iterative", "oneshot")
 MODES = ("physical", "masked")
@@ -35,6 +41,7 @@ AnswerKind = Literal[ANSWER_KINDS]  # type: ignore[valid-type]
 Harness = Literal[HARNESSES]  # type: ignore[valid-type]
 Structure = Literal[STRUCTURES]  # type: ignore[valid-type]
 Normalize = Literal[NORMALIZATIONS]  # type: ignore[valid-type]
+Allocate = Literal[ALLOCATIONS]  # type: ignore[valid-type]
 Basis = Literal[BASES]  # type: ignore[valid-type]
 Mode = Literal[MODES]  # type: ignore[valid-type]
 ScheduleKind = Literal[SCHEDULE_KINDS]  # type: ignore[valid-type]

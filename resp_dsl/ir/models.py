@@ -13,8 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from resp_dsl.diagnostics import Span
 from resp_dsl.scorers import SCORERS, TOKEN_SCOPES
 from resp_dsl.vocab import (  # noqa: F401  (the IR's words, defined in resp_dsl/vocab.py; re-exported)
-    EXPORT_ROUNDING, REPORT_KINDS, AnswerKind, Backend, Basis, CalibrationSource, Dtype, ExportFormat, ExportRound,
-    Harness, Mode, Normalize, ReportKind, ScheduleKind, Structure,
+    ALLOCATIONS, EXPORT_ROUNDING, REPORT_KINDS, Allocate, AnswerKind, Backend, Basis, CalibrationSource, Dtype,
+    ExportFormat, ExportRound, Harness, Mode, Normalize, ReportKind, ScheduleKind, Structure,
 )
 
 # Score methods, their token scopes and variants: the scorers' own table (resp_dsl/scorers).
@@ -104,6 +104,7 @@ class ScoreSpec(IRModel):
     variant: Variant | None = None  # taylor only
     structures: tuple[Structure, ...] = ("heads", "channels")
     normalize: Normalize = "type"
+    allocate: Allocate = ALLOCATIONS[0]
     span: Span
 
 

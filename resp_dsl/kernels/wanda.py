@@ -18,3 +18,9 @@ def wanda_rows(weight: torch.Tensor, sq_norms: torch.Tensor) -> torch.Tensor:
 def wanda_cols(weight: torch.Tensor, sq_norms: torch.Tensor) -> torch.Tensor:
     """Per input column, ‖X_j‖ Σ_i |W_ij|."""
     return weight.float().abs().sum(0) * sq_norms.sqrt()
+
+
+def flap_wanda_cols(weight: torch.Tensor, sq_norms: torch.Tensor, tokens: int) -> torch.Tensor:
+    """Per input column, mean_i |W_ij| · sqrt(Σ_t x_tj² / tokens): FLAP's structured Wanda metric
+    (|W| · sqrt(scaler_row), averaged over the output rows)."""
+    return weight.float().abs().mean(0) * (sq_norms / tokens).sqrt()

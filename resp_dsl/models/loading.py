@@ -68,6 +68,19 @@ def torch_dtype(name: str):
     return table[name]
 
 
+def resolve_device(word: str | None) -> str:
+    """A recipe's device word as torch's: "auto" (the default) is the first of cuda, mps, cpu that
+    this machine has; any other word passes through."""
+    import torch
+
+    if word in (None, "", "auto"):
+        if torch.cuda.is_available():
+            return "cuda"
+        mps = getattr(torch.backends, "mps", None)
+        return "mps" if mps is not None and mps.is_available() else "cpu"
+    return word
+
+
 def spread_memory(devices: int, headroom: float = 0.9) -> dict:
     """accelerate's ``max_memory`` for GPUs 0..devices-1 (a fraction of each one's memory), no CPU offload."""
     import torch

@@ -64,6 +64,7 @@ class PlanState:
     config: ModelConfig | None = None
     calibration: dict[str, tuple[int, int]] = field(default_factory=dict)
     prunes: dict[str, dict] = field(default_factory=dict)
+    sequential: dict[str, str] = field(default_factory=dict)  # score node -> its scorer, for allocate=sequential
 
     def samples(self, node_id: str | None) -> int:
         return self.calibration.get(node_id or "", (0, 0))[0]

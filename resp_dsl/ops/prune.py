@@ -8,7 +8,7 @@ from pathlib import Path
 from resp_dsl.ops.base import Cost, Op, Params, PlanState, write_json
 from resp_dsl.ops.score import ScoreParams, layers_per_pass, score_kwargs, unit_of
 from resp_dsl.scorers import SCORERS
-from resp_dsl.vocab import Basis, Mode
+from resp_dsl.vocab import ALLOCATIONS, Basis, Mode
 
 
 class ProtectParams(Params):
@@ -46,6 +46,12 @@ class Prune(Op):
     doc = "remove the least important structures down to a target"
     reported_as = "selection"
 
+    def validate(self, params: dict) -> dict:
+        out = super().validate(params)
+        if out.get("score"):  # re-scoring needs the scorer's settings; where the cuts go is the score node's
+            out["score"].pop("allocate", None)
+        return out
+
     def model_labels(self, node, graph) -> dict:
         scores = node.inputs.get("scores")
         return {"sparsity": float(node.params["target"]), "prune_node": node.id,
@@ -54,8 +60,15 @@ class Prune(Op):
     def cost(self, node, state: PlanState) -> Cost:
         p, c = node.params, Cost()
         n = state.samples(node.inputs.get("calibration"))
-        if p["steps"] > 1 and p["score"]:  # every step after the first re-scores
-            for unit, passes in SCORERS[p["score"]["method"]].cost((p["steps"] - 1) * n).items():
+        method = p["score"]["method"] if p["score"] else None
+        rescored = p["steps"] - 1 if method else 0  # every step after the first re-scores
+        sequential = state.sequential.get(node.inputs.get("scores") or "")  # its scorer, for allocate=sequential
+        if sequential is not None:  # every step scores once per cut block (the first block's are the score node's)
+            method = sequential
+            rescored = p["steps"] * len(cut_blocks(state.config.num_hidden_layers, p["protect"])) - 1 \
+                if state.config else p["steps"] - 1
+        if method and rescored > 0:
+            for unit, passes in SCORERS[method].cost(rescored * n).items():
                 setattr(c, unit, passes)
         state.prunes[node.id] = p
         if state.config:
@@ -72,7 +85,7 @@ class Prune(Op):
         """
         from safetensors.torch import load_file
 
-        from resp_dsl.pruning.schedule import prune_iterative
+        from resp_dsl.pruning.schedule import prune_iterative, select_sequential
         from resp_dsl.pruning.scoring import StructureScores
         from resp_dsl.pruning.select import select_structures
         from resp_dsl.runtime.context import OpError, calib_samples
@@ -86,19 +99,28 @@ class Prune(Op):
         scores = StructureScores.from_tensors(load_file(str(inputs["scores"].file("scores.safetensors"))))
         score_p = inputs["scores"].json("scores.json")
         samples = []
-        if steps > 1:
-            if "calibration" not in inputs and SCORERS[p["score"]["method"]].calibrated:
-                raise OpError("iterative pruning re-scores at every step and needs calibration data")
+        sel_kw = select_kwargs(p, score_p)
+        sequential = sel_kw["allocate"] == "sequential"
+        if steps > 1 or sequential:
+            if "calibration" not in inputs and SCORERS[(p["score"] or score_p["params"])["method"]].calibrated:
+                raise OpError("iterative pruning re-scores at every step and needs calibration data" if steps > 1
+                              else "allocate=sequential re-scores block by block and needs calibration data")
             samples = calib_samples(inputs["calibration"].file("traces.jsonl")) if "calibration" in inputs else []
-        if steps == 1:  # selection only: the parent model is not touched, so not copied
-            selection = select_structures(model, scores, target=float(p["target"]), **select_kwargs(p, score_p))
+        if steps == 1 and not sequential:  # selection only: the parent model is not touched, so not copied
+            selection = select_structures(model, scores, target=float(p["target"]), **sel_kw)
+        elif steps == 1:  # block by block on a copy: the cached parent must stay intact
+            work = copy.deepcopy(model)
+            kwargs = dict(score_p["params"])
+            kwargs["layers_per_pass"] = layers_per_pass(work, kwargs)
+            selection = select_sequential(work, samples, target=float(p["target"]), first_scores=scores,
+                                          score_kwargs=kwargs, select_kwargs=sel_kw, mode=mode)
         else:
             work = copy.deepcopy(model)  # iterative pruning mutates; the cached parent must stay intact
             kwargs = score_kwargs(p["score"])
             kwargs["layers_per_pass"] = layers_per_pass(work, kwargs)
             history = prune_iterative(work, samples, target=float(p["target"]), steps=steps, start=float(p["start"]),
                                       first_scores=scores, score_kwargs=kwargs,
-                                      select_kwargs=select_kwargs(p, score_p), mode=mode,
+                                      select_kwargs=sel_kw, mode=mode,
                                       on_step=lambda i, sel, m: ctx.progress("prune: steps", i + 1, steps))
             selection = history[-1]
         info = model_art.json("model.json")
@@ -110,14 +132,24 @@ class Prune(Op):
                 "achieved_params": selection.achieved_params, "achieved_structures": selection.achieved_structures}
 
 
+def cut_blocks(n_layers: int, protect: dict) -> list[int]:
+    """The blocks a prune node may cut: all but the protected ones."""
+    from resp_dsl.sparsity import protected_blocks
+
+    kept = protected_blocks(n_layers, first_fraction=float(protect["first_fraction"]), last=bool(protect["last"]),
+                            blocks=tuple(int(b) for b in protect["blocks"]))
+    return [i for i in range(n_layers) if i not in kept]
+
+
 def select_kwargs(p: dict, score_params: dict) -> dict:
     from resp_dsl.pruning.select import ProtectSpec
 
     prot = p["protect"]
     protect = ProtectSpec(first_fraction=float(prot["first_fraction"]), last=bool(prot["last"]),
                           blocks=tuple(int(b) for b in prot["blocks"]))
-    return {"basis": p["basis"], "protect": protect,
-            "normalize": score_params["normalize"], "unit": score_params.get("unit") or unit_of(score_params)}
+    return {"basis": p["basis"], "protect": protect, "normalize": score_params["normalize"],
+            "unit": score_params.get("unit") or unit_of(score_params),
+            "allocate": score_params.get("allocate") or ALLOCATIONS[0]}
 
 
 OP = Prune()

@@ -7,7 +7,7 @@ from pathlib import Path
 from resp_dsl.ir.models import Loss, ScoreMethod, Variant
 from resp_dsl.ops.base import Cost, Op, Params, PlanState, write_json
 from resp_dsl.scorers import SCORERS
-from resp_dsl.vocab import Normalize, Structure
+from resp_dsl.vocab import ALLOCATIONS, Allocate, Normalize, Structure
 
 TOKEN_SCOPE_WORDS = {"decode_only": "decode tokens", "full": "all tokens"}
 
@@ -23,12 +23,14 @@ class ScoreParams(Params):
     variant: Variant | None
     structures: list[Structure]
     normalize: Normalize
+    allocate: Allocate = ALLOCATIONS[0]  # where the prune node that reads these scores puts its cuts
 
 
 class Score(Op):
     name = "score"
     version = 2
     params = ScoreParams
+    omit_when_default = ("allocate",)  # added after keys were published
     inputs = ("model", "calibration")
     doc = "importance of heads / KV groups / MLP channels"
 
@@ -38,9 +40,13 @@ class Score(Op):
         scorer = SCORERS[p["method"]]
         for unit, passes in scorer.cost(state.samples(calibration)).items():
             setattr(c, unit, passes)
+        if p.get("allocate") == "sequential":
+            state.sequential[node.id] = p["method"]
         scope = TOKEN_SCOPE_WORDS.get(p["loss"])
-        c.note = (f"{p['method']}" + (f" ({scope})" if scope else "") + f" on {', '.join(p['structures'])}, "
-                  f"normalize={p['normalize']}")
+        variant = p["variant"] if p["variant"] and p["variant"] != scorer.variants[0] else None  # a non-default one
+        c.note = (f"{p['method']}" + (f" ({scope})" if scope else "") + (f" {variant}" if variant else "")
+                  + f" on {', '.join(p['structures'])}, normalize={p['normalize']}"
+                  + (f", allocate={p['allocate']}" if p.get("allocate", ALLOCATIONS[0]) != ALLOCATIONS[0] else ""))
         if state.config:
             cfg = state.config
             tokens = state.tokens(calibration)
@@ -69,7 +75,8 @@ class Score(Op):
                                   progress=lambda d, t: ctx.progress("score: calibration batches", d, t))
         save_file({k: v.contiguous() for k, v in scores.to_tensors().items()}, str(out / "scores.safetensors"))
         write_json(out / "scores.json", {"meta": getattr(scores, "meta", {}), "params": score_kwargs(p),
-                                         "normalize": p["normalize"], "unit": unit_of(p)})
+                                         "normalize": p["normalize"], "unit": unit_of(p),
+                                         "allocate": p.get("allocate", ALLOCATIONS[0])})
         return {"samples": len(samples)}
 
 

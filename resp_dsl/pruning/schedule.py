@@ -11,16 +11,61 @@ from collections.abc import Callable, Sequence
 from resp_dsl.pruning.apply import apply_selection
 from resp_dsl.pruning.calib import CalibSample
 from resp_dsl.pruning.scoring import score_structures
-from resp_dsl.pruning.select import Selection, select_structures
+from resp_dsl.pruning.select import Selection, select_structures, select_uniform, uniform_plan
 from resp_dsl.sparsity import linear_targets, regenerated_indices, regeneration_seed
 
-__all__ = ["linear_targets", "mix_calibration", "prune_iterative", "prune_with_milestones"]
+__all__ = ["linear_targets", "mix_calibration", "prune_iterative", "prune_step", "prune_with_milestones",
+           "select_sequential"]
 
 SampleSource = Sequence[CalibSample] | Callable[[int, object], Sequence[CalibSample]]
 
 
 def _samples(source: SampleSource, step: int, model) -> Sequence[CalibSample]:
     return source(step, model) if callable(source) else source
+
+
+def select_sequential(model, samples: Sequence[CalibSample], *, target: float, first_scores=None,
+                      score_kwargs: dict | None = None, select_kwargs: dict | None = None,
+                      mode: str = "physical") -> Selection:
+    """``allocate="sequential"``: FLAP's structured pruning order, as GISP's code runs its Wanda-sp.
+
+    The uniform plan of `target` (``select.uniform_plan``: the same fraction of every unprotected
+    block's heads and channels) is cut one block at a time, first to last; each block is cut by its
+    own scores measured on the model whose earlier blocks are already cut, so its activations are
+    those the pruned model will feed it (FLAP's ``act_type: sparse``). `first_scores`, when given,
+    are the scores of `model` as passed (the first block's); every later block costs one scoring
+    pass over `samples`. Prunes `model` in place; returns the final selection.
+    """
+    kw = dict(select_kwargs or {})
+    kw.pop("allocate", None)
+    normalize = kw.pop("normalize", "type")
+    plan = uniform_plan(model, target=target, **kw)
+    blocks = sorted(plan.counts)
+    scores = first_scores
+    selection = None
+    for n, i in enumerate(blocks):
+        if scores is None or n > 0:
+            scores = score_structures(model, samples, **(score_kwargs or {}))
+        selection = select_uniform(model, scores, plan, normalize=normalize, blocks=[i])
+        apply_selection(model, selection, mode=mode)
+    if selection is None:  # nothing to cut: every block protected (or a zero target)
+        selection = select_uniform(model, scores if scores is not None else
+                                   score_structures(model, samples, **(score_kwargs or {})), plan,
+                                   normalize=normalize, blocks=[])
+    selection.allocate = "sequential"
+    return selection
+
+
+def prune_step(model, scores, samples: Sequence[CalibSample], *, target: float, score_kwargs: dict | None = None,
+               select_kwargs: dict | None = None, mode: str = "physical") -> Selection:
+    """Prune `model` in place to `target` from `scores` (its scores as it is): one step of a schedule.
+    ``allocate="sequential"`` re-scores block by block on `samples` (``select_sequential``)."""
+    if (select_kwargs or {}).get("allocate") == "sequential":
+        return select_sequential(model, samples, target=target, first_scores=scores, score_kwargs=score_kwargs,
+                                 select_kwargs=select_kwargs, mode=mode)
+    selection = select_structures(model, scores, target=target, **(select_kwargs or {}))
+    apply_selection(model, selection, mode=mode)
+    return selection
 
 
 def prune_iterative(model, sample_source: SampleSource, *, target: float, steps: int,
@@ -35,12 +80,13 @@ def prune_iterative(model, sample_source: SampleSource, *, target: float, steps:
     """
     history = []
     for step, t in enumerate(linear_targets(target, steps, start)):
+        samples = _samples(sample_source, step, model)
         if step == 0 and first_scores is not None:
             scores = first_scores
         else:
-            scores = score_structures(model, _samples(sample_source, step, model), **(score_kwargs or {}))
-        selection = select_structures(model, scores, target=t, **(select_kwargs or {}))
-        apply_selection(model, selection, mode=mode)
+            scores = score_structures(model, samples, **(score_kwargs or {}))
+        selection = prune_step(model, scores, samples, target=t, score_kwargs=score_kwargs,
+                               select_kwargs=select_kwargs, mode=mode)
         history.append(selection)
         if on_step:
             on_step(step, selection, model)
@@ -80,8 +126,8 @@ def prune_with_milestones(model, samples: Sequence[CalibSample], *, milestones: 
     history = []
     for step, t in enumerate(targets):
         scores = score_structures(model, current, **(score_kwargs or {}))
-        selection = select_structures(model, scores, target=t, **(select_kwargs or {}))
-        apply_selection(model, selection, mode=mode)
+        selection = prune_step(model, scores, current, target=t, score_kwargs=score_kwargs,
+                               select_kwargs=select_kwargs, mode=mode)
         history.append(selection)
         if on_step:
             on_step(step, selection, model)

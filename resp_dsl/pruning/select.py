@@ -1,15 +1,27 @@
-"""Global selection of the structures to remove, against an exact sparsity target.
+"""Selection of the structures to remove, against an exact sparsity target.
 
 Sparsity is always measured against the original dense model: removed structure parameters
 (attention and MLP projections) over those of the dense model (basis="params"), or removed
 structures over all structures (basis="structures"). A model already at 0.1 pruned "to 0.2"
-ends at 0.2 overall. The cut is the longest prefix of the global ranking that does not exceed
-the target, so the achieved sparsity is below the target by less than one structure, never above.
+ends at 0.2 overall. Never above the target:
+
+- ``allocate="global"``: the cut is the longest prefix of the global ranking (every unprotected
+  block's heads and channels together) that does not exceed the target, so the achieved sparsity
+  is below the target by less than one structure.
+- ``allocate="uniform"``: every unprotected block loses the same fraction f of its heads (or KV
+  groups) and of its channels, its own lowest-scored ones (FLAP's and GISP's structured Wanda-sp;
+  normalisation plays no part inside one block and type). f is the largest fraction (a step of
+  one head or one channel) whose cut stays within the target; a block whose head cut empties a KV
+  group (its K/V rows go too) removes correspondingly fewer channels, so the target still holds and
+  the achieved sparsity falls short of it by less than one head and one channel per block.
+  ``allocate="sequential"`` is the same plan, scored block by block
+  (``pruning.schedule.select_sequential``).
 """
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 
 import torch
@@ -23,6 +35,7 @@ from resp_dsl.pruning.state import (
 )
 
 BASES = vocab.BASES
+ALLOCATIONS = vocab.ALLOCATIONS
 UNITS = ("heads", "kv_groups")
 
 
@@ -52,6 +65,7 @@ class Selection:
     protected: list[int]
     dense: dict
     layers: list[dict[str, list[int]]] = field(default_factory=list)
+    allocate: str = ALLOCATIONS[0]
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -91,8 +105,17 @@ def select_structures(
     protect: ProtectSpec = ProtectSpec(),
     normalize: str = "type",
     unit: str = "heads",
+    allocate: str = ALLOCATIONS[0],
 ) -> Selection:
     """Choose the structures to keep so that `model` reaches `target` sparsity (of the dense model)."""
+    if allocate not in ALLOCATIONS:
+        raise ValueError(f"unknown allocation {allocate!r}: choose one of {', '.join(ALLOCATIONS)}")
+    if allocate == "sequential":
+        raise ValueError("allocate='sequential' re-scores block by block and needs the calibration samples: "
+                         "use resp_dsl.pruning.schedule.select_sequential")
+    if allocate == "uniform":
+        plan = uniform_plan(model, target=target, basis=basis, protect=protect, unit=unit)
+        return select_uniform(model, scores, plan, normalize=normalize)
     if basis not in BASES:
         raise ValueError(f"unknown sparsity basis {basis!r}: choose one of {', '.join(BASES)}")
     if unit not in UNITS:
@@ -189,6 +212,127 @@ def select_structures(
         achieved=p_sparsity if basis == "params" else s_sparsity,
         achieved_params=p_sparsity, achieved_structures=s_sparsity, protected=protected,
         dense=dims.to_dict(), layers=new_layout,
+    )
+
+
+@dataclass(frozen=True)
+class UniformPlan:
+    """A uniform cut, fixed before any score is read: per unprotected block, how many head units
+    (query heads, or KV groups with unit "kv_groups") and MLP channels it has lost once cut, in
+    dense counts (a block that already lost more keeps what it has)."""
+
+    target: float
+    basis: str
+    unit: str
+    protected: list[int]
+    fraction: float
+    counts: dict[int, tuple[int, int]]
+    kv_per_channel: float = 0.0  # channels a block keeps back for each KV group its head cut empties
+
+
+def uniform_plan(model, *, target: float, basis: str = "params", protect: ProtectSpec = ProtectSpec(),
+                 unit: str = "heads") -> UniformPlan:
+    """The largest fraction f (a breakpoint k/H or k/C) whose uniform cut of the unprotected blocks
+    stays within `target` (a KV group that empties is paid for with channels, ``select_uniform``)."""
+    if basis not in BASES:
+        raise ValueError(f"unknown sparsity basis {basis!r}: choose one of {', '.join(BASES)}")
+    if unit not in UNITS:
+        raise ValueError(f"unknown head unit {unit!r}: choose one of {', '.join(UNITS)}")
+    if not 0.0 <= target < 1.0:
+        raise ValueError(f"target sparsity {target} must be in [0, 1)")
+    dims = dense_dims(model)
+    bias = linear_biases(model)
+    sp = structure_params(dims, bias=bias)
+    layout = kept_layout(model)
+    protected = protect.protected(dims.num_layers)
+    rep = dims.heads_per_group
+    key, n_units = ("q_heads", dims.num_heads) if unit == "heads" else ("kv_heads", dims.num_kv_heads)
+    n_ch = dims.intermediate_size
+    if basis == "params":
+        total = layout_params(full_layout(dims), dims, bias)
+        removed_before = total - layout_params(layout, dims, bias)
+        head_cost, kv_cost, ch_cost = sp["head"], sp["kv"], sp["channel"]
+    else:
+        total = dims.num_layers * (n_units + n_ch)
+        removed_before = round(structures_sparsity(layout, dims, unit) * total)
+        head_cost, kv_cost, ch_cost = 1, 0, 1
+    budget = target * total - removed_before
+    if budget < -1e-9 * total:
+        raise ValueError(
+            f"the model is already at {removed_before / total:.4f} sparsity ({basis}), above the target {target}")
+    blocks = [i for i in range(dims.num_layers) if i not in protected]
+    now = {i: (n_units - len(layout[i][key]), n_ch - len(layout[i]["channels"])) for i in blocks}
+    unit_cost = head_cost if unit == "heads" else kv_cost + rep * head_cost
+
+    def cut(f: float) -> tuple[float, dict[int, tuple[int, int]]]:
+        extra, counts = 0.0, {}
+        for i in blocks:
+            h0, c0 = now[i]
+            h = max(h0, math.floor(f * n_units + 1e-9))
+            c = max(c0, math.floor(f * n_ch + 1e-9))
+            extra += (h - h0) * unit_cost + (c - c0) * ch_cost
+            counts[i] = (h, c)
+        return extra, counts
+
+    fits = lambda f: cut(f)[0] <= budget * (1 + 1e-12) + 1e-9  # noqa: E731
+    points = sorted({k / n_units for k in range(n_units + 1)} | {k / n_ch for k in range(n_ch + 1)})
+    lo, hi = 0, len(points) - 1  # points[0] = 0 always fits; find the last point that fits
+    if not blocks or not fits(points[0]):
+        lo = hi = 0
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        lo, hi = (mid, hi) if fits(points[mid]) else (lo, mid - 1)
+    f = points[lo] if blocks else 0.0
+    extra, counts = cut(f)
+    if budget - extra > 1e-9 * total and (not blocks or lo == len(points) - 1):  # every unprotected structure cut
+        raise ValueError(f"target {target} is unreachable: protecting blocks {protected} "
+                         f"leaves at most {(removed_before + extra) / total:.4f} sparsity ({basis})")
+    return UniformPlan(target=float(target), basis=basis, unit=unit, protected=protected, fraction=f, counts=counts,
+                       kv_per_channel=kv_cost / ch_cost if unit == "heads" else 0.0)
+
+
+def select_uniform(model, scores: StructureScores, plan: UniformPlan, *, normalize: str = "type",
+                   blocks: list[int] | None = None) -> Selection:
+    """Cut `blocks` (default: every block of the plan) to the plan's counts, each block's own
+    lowest-scored live structures going first; the other blocks keep what `model` has."""
+    dims = dense_dims(model)
+    rep = dims.heads_per_group
+    layout = kept_layout(model)
+    if len(scores.layers) != dims.num_layers:
+        raise ValueError(f"scores cover {len(scores.layers)} blocks, the model has {dims.num_layers}")
+    new_layout = [dict(l) for l in layout]
+    for i in (plan.counts if blocks is None else blocks):
+        h, c = plan.counts[i]
+        ls, l = scores.layers[i], layout[i]
+        live_heads = ls.head_index.tolist()
+        if plan.unit == "heads":
+            units, unit_scores, key, n = live_heads, ls.heads, "q_heads", dims.num_heads
+        else:
+            head_score = dict(zip(live_heads, ls.heads.tolist()))
+            units, key, n = ls.kv_index.tolist(), "kv_heads", dims.num_kv_heads
+            unit_scores = torch.tensor([s + sum(head_score[m] for m in live_heads if m // rep == g)
+                                        for g, s in zip(units, ls.kv.tolist())], dtype=torch.float64)
+        drop_units = max(0, h - (n - len(l[key])))
+        gone_u = {units[j] for j in ranking.rank_ascending(unit_scores)[:drop_units].tolist()}
+        if plan.unit == "heads":
+            q = [x for x in l["q_heads"] if x not in gone_u]
+            kv = [g for g in l["kv_heads"] if any(x // rep == g for x in q)]  # a KV head with no query head goes
+        else:
+            kv = [g for g in l["kv_heads"] if g not in gone_u]
+            q = [x for x in l["q_heads"] if x // rep in kv]
+        emptied = len(l["kv_heads"]) - len(kv) if plan.unit == "heads" else 0
+        drop_ch = max(0, c - (dims.intermediate_size - len(l["channels"])) - math.ceil(emptied * plan.kv_per_channel))
+        chans = ls.channel_index.tolist()
+        gone_c = {chans[j] for j in ranking.rank_ascending(ls.channels)[:drop_ch].tolist()}
+        new_layout[i] = {"q_heads": q, "kv_heads": kv, "channels": [x for x in l["channels"] if x not in gone_c]}
+    bias = linear_biases(model)
+    p_sparsity = params_sparsity(new_layout, dims, bias)
+    s_sparsity = structures_sparsity(new_layout, dims, plan.unit)
+    return Selection(
+        target=plan.target, basis=plan.basis, unit=plan.unit, normalize=normalize,
+        achieved=p_sparsity if plan.basis == "params" else s_sparsity, achieved_params=p_sparsity,
+        achieved_structures=s_sparsity, protected=list(plan.protected), dense=dims.to_dict(), layers=new_layout,
+        allocate="uniform",
     )
 
 

@@ -155,7 +155,7 @@ def load_base(spec: dict):
     from transformers import AutoConfig
 
     from resp_dsl.models.adapters import UnsupportedModelError, get_adapter
-    from resp_dsl.models.loading import LoadError, load_model
+    from resp_dsl.models.loading import LoadError, load_model, resolve_device
 
     path = spec["path"]
     try:
@@ -168,7 +168,7 @@ def load_base(spec: dict):
         get_adapter(config)
     except UnsupportedModelError as exc:
         raise OpError(str(exc)) from None
-    device = spec.get("device") or "cpu"
+    device = resolve_device(spec.get("device"))
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise OpError(f"device {device!r} requested but CUDA is not available", hint="use device cpu")
     devices = int(spec.get("devices", 1))

@@ -182,12 +182,51 @@ class DropoutHooks:
         self.rows = torch.as_tensor(rows, dtype=torch.long)
 
 
-def lr_at(step: int, spec: TrainSpec) -> float:
-    if step < spec.warmup:
+def lr_at(step: int, spec: TrainSpec, restart: int = 0) -> float:
+    """Linear warmup, then cosine to `min_lr_ratio`; `restart` > 0: a warm start at that step.
+
+    A warm start (``--init-from``: trained weights, a fresh optimizer) keeps the cosine of the whole
+    `spec.steps` and ramps it in over `spec.warmup` steps again, since AdamW's moments start at zero.
+    """
+    if restart == 0 and step < spec.warmup:
         return spec.lr * (step + 1) / spec.warmup
     progress = (step - spec.warmup) / max(1, spec.steps - spec.warmup)
-    cos = 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
-    return spec.lr * (spec.min_lr_ratio + (1 - spec.min_lr_ratio) * cos)
+    cos = 0.5 * (1 + math.cos(math.pi * min(1.0, max(0.0, progress))))
+    lr = spec.lr * (spec.min_lr_ratio + (1 - spec.min_lr_ratio) * cos)
+    if restart and step - restart < spec.warmup:
+        lr *= (step - restart + 1) / spec.warmup
+    return lr
+
+
+def warm_start_source(model_dir: Path, zoo_model: ZooModel, train_spec: TrainSpec) -> dict:
+    """What ``--init-from DIR`` starts from: DIR's training record, checked against this run's specs.
+
+    Returns {"path", "sha256", "step", "segments"}; refuses (SystemExit) a directory that is not a
+    model trained by this trainer with the same model spec and training spec (steps and threads aside).
+    """
+    import hashlib
+
+    record_path = Path(model_dir) / TRAINING_RECORD_JSON
+    weights = Path(model_dir) / "model.safetensors"
+    if not record_path.is_file() or not weights.is_file():
+        raise SystemExit(f"--init-from {model_dir}: not a model written by `resp-dsl zoo train` "
+                         f"(needs {TRAINING_RECORD_JSON} and model.safetensors)")
+    record = json.loads(record_path.read_text())
+    if record.get("model_spec") != json.loads(json.dumps(zoo_model.model.to_dict())):
+        raise SystemExit(f"--init-from {model_dir}: its model spec differs from {zoo_model.name}'s; "
+                         "a warm start continues the same architecture")
+    loose = ("steps", "threads")
+    saved = {k: v for k, v in record.get("train_spec", {}).items() if k not in loose}
+    wanted = {k: v for k, v in json.loads(json.dumps(train_spec.to_dict())).items() if k not in loose}
+    if saved != wanted:
+        diff = sorted(k for k in set(saved) | set(wanted) if saved.get(k) != wanted.get(k))
+        raise SystemExit(f"--init-from {model_dir}: trained with other settings ({', '.join(diff)})")
+    step = int(record["training"]["steps"])
+    if train_spec.steps <= step:
+        raise SystemExit(f"--init-from {model_dir}: it has {step} steps already; pass --steps above {step}")
+    return {"path": str(model_dir), "sha256": hashlib.sha256(weights.read_bytes()).hexdigest(), "step": step,
+            "segments": record["training"].get("segments", []),
+            "commands": record["training"].get("commands", [])}
 
 
 def greedy_accuracy(model, tok, problems, *, batch_size: int = 50, max_new_tokens: int = 96,
@@ -256,7 +295,7 @@ def _seconds_between(start: str, end: str) -> float:
 
 def train(workdir: Path, out_dir: Path | None, zoo_model: ZooModel, *, train_spec: TrainSpec | None = None,
           force: bool = False, console=None, until: int | None = None, device: str = "cpu",
-          micro_batch: int = MICRO_BATCH) -> dict:
+          micro_batch: int = MICRO_BATCH, init_from: Path | None = None) -> dict:
     """Train (or resume) in `workdir`; write the final HF-format model to `out_dir`.
 
     `until` stops (with a checkpoint) at that step without writing the model; a later call with
@@ -266,6 +305,10 @@ def train(workdir: Path, out_dir: Path | None, zoo_model: ZooModel, *, train_spe
     changes where the arithmetic runs: the batches and dropout masks of every step are the same.
     `micro_batch` (sequences per forward pass; the step's sequences are grouped by length) only
     changes the speed and the memory: the loss is the mean over the step's predicted tokens either way.
+    `init_from` (a model directory this trainer wrote, with the same specs): a warm start in an
+    empty `workdir` from its weights and its step, with a fresh optimizer (a shipped model has no
+    optimizer state) and the learning rate ramped in again (`lr_at`); the run's record keeps the
+    source's segments and commands, so the whole history stays replayable.
     """
     if micro_batch < 1:
         raise SystemExit(f"--micro-batch must be at least 1, got {micro_batch}")
@@ -307,7 +350,26 @@ def train(workdir: Path, out_dir: Path | None, zoo_model: ZooModel, *, train_spe
     log: list[dict] = []
     segments: list[dict] = []
     start_step = 0
-    if state_path.exists():
+    restart = 0  # the step a warm start began at (0: trained from scratch)
+    warm = None
+    history: list[str] = []  # a warm start's source's commands (its segments are the first of `segments`)
+    if init_from is not None:
+        if state_path.exists():
+            raise SystemExit(f"{workdir} already holds a checkpoint; --init-from starts a new run "
+                             "(resume this one without --init-from, or use another --workdir)")
+        warm = warm_start_source(init_from, zoo_model, train_spec)
+        got = model.load_state_dict(load_file(str(Path(init_from) / "model.safetensors"), device=str(dev)), strict=False)
+        missing = [k for k in got.missing_keys if not (k == "lm_head.weight" and config.tie_word_embeddings)]
+        if missing or got.unexpected_keys:
+            raise SystemExit(f"--init-from {init_from}: its weights do not fit this model "
+                             f"(missing {missing[:3]}, unexpected {got.unexpected_keys[:3]})")
+        if config.tie_word_embeddings:
+            model.tie_weights()
+        start_step = restart = warm["step"]
+        segments = [dict(s) for s in warm["segments"]]
+        history = list(warm["commands"])
+        console.print(f"warm start from {init_from} at step {start_step} (fresh optimizer)")
+    elif state_path.exists():
         state = json.loads(state_path.read_text())
         # The step count and thread count may change on resume (extend or shorten a run); nothing else may.
         loose = ("steps", "threads")  # the device is not part of the spec either
@@ -320,6 +382,8 @@ def train(workdir: Path, out_dir: Path | None, zoo_model: ZooModel, *, train_spe
             model.tie_weights()
         opt.load_state_dict(torch.load(workdir / "optimizer.pt", weights_only=True, map_location=dev))
         start_step = state["step"]
+        restart = state.get("restart", 0)
+        history = state.get("history_commands", [])
         log = state["log"]
         segments = state.get("segments", [])
         if segments and segments[-1]["until"] > start_step:  # that call was interrupted: record where it stopped
@@ -335,11 +399,14 @@ def train(workdir: Path, out_dir: Path | None, zoo_model: ZooModel, *, train_spe
         torch.save(opt.state_dict(), workdir / "optimizer.pt.tmp")
         os.replace(workdir / "optimizer.pt.tmp", workdir / "optimizer.pt")
         write_json_atomic(state_path, {"step": step, "log": log, "model_spec": model_spec.to_dict(),
-                                        "train_spec": train_spec.to_dict(), "segments": segments})
+                                        "train_spec": train_spec.to_dict(), "segments": segments,
+                                        "restart": restart, "history_commands": history})
 
     last = until if until is not None else train_spec.steps
     segment = {"from_step": start_step, "steps": train_spec.steps, "until": last, "started": _utc_now(),
                "threads": train_spec.threads, "micro_batch": micro_batch}
+    if warm is not None:
+        segment["init_from"] = {"sha256": warm["sha256"], "step": warm["step"]}
     if dev.type != "cpu":
         segment["device"] = torch.cuda.get_device_name(dev) if dev.type == "cuda" else str(dev)
     if last > start_step:  # a call with nothing left to train (it only writes the model) replays as nothing
@@ -355,7 +422,7 @@ def train(workdir: Path, out_dir: Path | None, zoo_model: ZooModel, *, train_spe
         for step in range(start_step, last):
             t0 = time.perf_counter()
             for group in opt.param_groups:
-                group["lr"] = lr_at(step, train_spec)
+                group["lr"] = lr_at(step, train_spec, restart)
             loss_value, n_tokens = train_step(model, opt, batches, hooks, step, train_spec, micro_batch, dev)
             dt = time.perf_counter() - t0
             t_train += dt
@@ -385,11 +452,14 @@ def train(workdir: Path, out_dir: Path | None, zoo_model: ZooModel, *, train_spe
         "train_seconds_this_call": round(t_train, 1),
         "wall_seconds_recorded": round(sum(_seconds_between(s["started"], s["ended"]) for s in segments
                                            if "started" in s and "ended" in s), 1),
-        "commands": [f"resp-dsl zoo train {zoo_model.name}{zoo_model.design_flag}"
+        "commands": history + [f"resp-dsl zoo train {zoo_model.name}{zoo_model.design_flag}"
                      + f" --steps {s['steps']}"
                      + (f" --until {s['until']}" if s["until"] != s["steps"] else "")
                      + (f" --threads {s['threads']}" if "threads" in s else "")
-                     + (" --device cuda" if "device" in s else "") for s in segments],
+                     + (" --device cuda" if "device" in s else "")
+                     + (f" --init-from DIR  # DIR: the model of the commands before it ({s['init_from']['step']} steps, "
+                        f"weights sha256 {s['init_from']['sha256'][:12]})" if "init_from" in s else "")
+                     for s in segments[len(history):]],
     }
     write_json_atomic(workdir / "summary.json", summary)
     if out_dir is not None:

@@ -44,3 +44,30 @@ def test_plan_shows_the_spread_and_ray_asks_for_that_many_gpus():
     score = next(n for n in res.graph.nodes.values() if OPS[n.op].shard_kind(n.params) == "score")
     assert placement(res.graph, score) == {"num_cpus": 1.0, "num_gpus": 2.0}
     assert placement(res.graph, load, gpus_per_eval=None)["num_gpus"] == 2.0
+
+
+def test_device_auto_is_resolved_before_torch_sees_it(monkeypatch):
+    """`device auto` (the default of every recipe that names no device) picks cuda, then mps, then
+    cpu; it used to reach torch as the string "auto" and fail in load_model."""
+    import pytest
+
+    torch = pytest.importorskip("torch")
+    from resp_dsl.models.loading import resolve_device
+
+    assert resolve_device("cuda:1") == "cuda:1" and resolve_device("cpu") == "cpu"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert resolve_device("auto") == resolve_device(None) == "cuda"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    assert resolve_device("auto") == "cpu"
+
+
+def test_a_recipe_without_a_device_loads_the_model(tmp_path):
+    import pytest
+
+    pytest.importorskip("torch")
+    from resp_dsl import zoo
+    from resp_dsl.runtime.context import load_base
+
+    model, _ = load_base({"path": str(zoo.path("tiny-reasoner")), "dtype": "fp32", "device": "auto"})
+    assert next(model.parameters()).device.type in ("cpu", "cuda", "mps")

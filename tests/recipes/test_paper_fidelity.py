@@ -75,7 +75,13 @@ def test_table1_scores_calibration_and_sampling(table1, dataset):
 
     assert scores("resp") == {("taylor", "decode_only", "reference")}
     assert scores("gisp") == {("taylor", "full", "reference")}  # GISP's own constants (docs/fidelity.md)
-    assert scores("wanda") == {("wanda", "full", "reference")}  # Wanda-sp: every token's activations
+    # Wanda-sp as GISP's code runs it: FLAP's structured Wanda (o_proj / down_proj columns), every
+    # token's activations, the same fraction of every unprotected block, block by block.
+    assert {(m, l) for m, l, _ in scores("wanda")} == {("wanda", "full")}
+    assert {(n["params"]["variant"], n["params"]["allocate"])
+            for n in _arm_nodes(table1, f"wanda[dataset={dataset}]", "score")} == {("outputs", "sequential")}
+    for arm in ("resp", "resp_no_regen", "gisp"):  # global ranking: the default stays out of the key
+        assert all("allocate" not in n["params"] for n in _arm_nodes(table1, f"{arm}[dataset={dataset}]", "score"))
     for arm in ("resp", "resp_no_regen", "gisp", "wanda"):
         (cal,) = _arm_nodes(table1, f"{arm}[dataset={dataset}]", "calibrate")
         assert cal["params"]["n"] == 500

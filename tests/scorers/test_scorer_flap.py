@@ -59,3 +59,40 @@ def test_flap_in_a_recipe_is_checked_and_costed():
     bad = compile_text('model "Qwen/Qwen3-8B"\ncalibrate task from gsm8k\nscore flap vectorized\nprune to 0.2\n',
                        "f.prune")
     assert [d.code for d in bad.diagnostics] == ["incompatible-options"]
+
+
+def test_allocate_in_a_recipe_is_checked_costed_and_keyed_only_when_set():
+    from resp_dsl.compile import compile_text
+
+    head = 'model "Qwen/Qwen3-8B"\ncalibrate task from gsm8k n=16\n'
+    plain = compile_text(head + "score wanda on heads, channels\nprune to 0.2\n", "a.prune")
+    seq = compile_text(head + "score wanda outputs on heads, channels allocate=sequential\nprune to 0.2\n", "a.prune")
+    assert plain.ok and seq.ok, (plain.diagnostics, seq.diagnostics)
+    (p_score,) = [n for n in plain.graph.nodes.values() if n.op == "score"]
+    (s_score,) = [n for n in seq.graph.nodes.values() if n.op == "score"]
+    assert "allocate" not in p_score.params  # the default stays out of the key: existing keys hold
+    assert s_score.params["allocate"] == "sequential" and s_score.params["variant"] == "outputs"
+    bad = compile_text(head + "score magnitude allocate=sequential\nprune to 0.2\n", "a.prune")
+    assert [d.code for d in bad.diagnostics] == ["incompatible-options"]
+    assert "allocate=uniform" in bad.diagnostics[0].hint
+    typo = compile_text(head + "score wanda allocate=unifrom\nprune to 0.2\n", "a.prune")
+    assert typo.diagnostics and "uniform" in (typo.diagnostics[0].hint or "")
+
+
+def test_plan_counts_one_scoring_pass_per_cut_block_for_sequential():
+    from resp_dsl.compile import compile_text
+    from resp_dsl.ops import OPS
+    from resp_dsl.ops.base import PlanState
+    from resp_dsl.registry import ModelConfig
+
+    r = compile_text('model "Qwen/Qwen3-8B"\ncalibrate task from gsm8k n=16\nprotect first 10% blocks, last block\n'
+                     "score wanda outputs allocate=sequential\nprune to 0.2\n", "a.prune")
+    assert r.ok, r.diagnostics
+    state = PlanState(config=ModelConfig(model_type="qwen3", hidden_size=64, intermediate_size=128,
+                                         num_hidden_layers=10, num_attention_heads=4, num_key_value_heads=2,
+                                         head_dim=16, vocab_size=100, tie_word_embeddings=True))
+    state.calibration = {n.id: (16, 32) for n in r.graph.nodes.values() if n.op == "calibrate"}
+    costs = {n.op: OPS[n.op].cost(n, state) for n in sorted(r.graph.nodes.values(), key=lambda n: n.op != "score")
+             if n.op in ("score", "prune")}  # the score node first: it tells the state its allocation
+    assert costs["score"].forward == 16
+    assert costs["prune"].forward == 16 * (8 - 1)  # blocks 1-8 cut; the first one's scores are the score node's

@@ -70,3 +70,33 @@ def test_a_bpe_design_trains_records_its_design_and_refuses_the_other_tokenizer(
 def test_micro_batch_must_be_positive(tmp_path):
     with pytest.raises(SystemExit, match="at least 1"):
         train(tmp_path, None, _small(), micro_batch=0)
+
+
+def test_warm_start_continues_a_trained_model_with_a_fresh_optimizer(tmp_path):
+    """`--init-from`: a shipped model (weights, no optimizer state) continued to more steps; its
+    record keeps the source's segments and commands, and a wrong source is refused."""
+    from resp_dsl.zoo_build.train import lr_at
+
+    zm = _small()
+    train(tmp_path / "a", tmp_path / "model", zm)
+    with pytest.raises(SystemExit, match="pass --steps above 3"):
+        train(tmp_path / "b", None, zm, init_from=tmp_path / "model")
+    summary = train(tmp_path / "b", tmp_path / "model2", zm, train_spec=replace(zm.train, steps=5),
+                    init_from=tmp_path / "model")
+    assert summary["commands"][0] == "resp-dsl zoo train tiny-rlm --steps 3 --threads 1"
+    assert summary["commands"][1].startswith("resp-dsl zoo train tiny-rlm --steps 5 --threads 1 --init-from DIR")
+    assert [s["reached"] for s in summary["segments"]] == [3, 5]
+    assert summary["segments"][1]["init_from"]["step"] == 3
+    state = json.loads((tmp_path / "b" / "state.json").read_text())
+    assert state["restart"] == 3 and [e["step"] for e in state["log"]] == [4, 5]
+    # the learning rate is ramped in again after the restart, on the cosine of the whole length
+    spec = replace(zm.train, steps=5, warmup=2)
+    assert lr_at(3, spec, restart=3) == pytest.approx(lr_at(3, spec) / 2)
+    assert lr_at(4, spec, restart=3) == pytest.approx(lr_at(4, spec))
+    # an existing checkpoint is never overwritten by a warm start; other settings are refused
+    with pytest.raises(SystemExit, match="already holds a checkpoint"):
+        train(tmp_path / "b", None, zm, train_spec=replace(zm.train, steps=6), init_from=tmp_path / "model")
+    with pytest.raises(SystemExit, match="trained with other settings"):
+        train(tmp_path / "c", None, zm, train_spec=replace(zm.train, steps=6, lr=0.1), init_from=tmp_path / "model")
+    with pytest.raises(SystemExit, match="not a model written by"):
+        train(tmp_path / "d", None, zm, train_spec=replace(zm.train, steps=6), init_from=tmp_path)

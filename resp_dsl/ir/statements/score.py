@@ -1,5 +1,6 @@
-"""`score METHOD [token scope] [variant] [on STRUCTURES] [normalize=N]`: how structures are
-ranked (the scorers' own table, ``resp_dsl.scorers``, says which options apply).
+"""`score METHOD [token scope] [variant] [on STRUCTURES] [normalize=N] [allocate=A]`: how
+structures are ranked and where the cuts go (the scorers' own table, ``resp_dsl.scorers``, says
+which options apply; ``vocab.ALLOCATIONS`` the allocations).
 """
 
 from __future__ import annotations
@@ -48,10 +49,13 @@ def build(b: Builder, cmd: A.Command, a: Args, scope: Scope, top: bool) -> None:
             b.sink.add(C.INCOMPATIBLE_OPTIONS, on.span, "score either heads or kv_groups, not both",
                        hint="a KV group already contains its query heads")
         structures = tuple(got) if got else structures
+    defaults = M.ScoreSpec.model_fields
     norm_v = a.opt("normalize")
-    normalize = b.word(norm_v, V.NORMALIZATIONS, "normalisation") if norm_v else "type"
-    a.finish(("normalize",), ("on",))
-    if method is None or normalize is None:
+    normalize = b.word(norm_v, V.NORMALIZATIONS, "normalisation") if norm_v else defaults["normalize"].default
+    alloc_v = a.opt("allocate")
+    allocate = b.word(alloc_v, V.ALLOCATIONS, "allocation") if alloc_v else defaults["allocate"].default
+    a.finish(("normalize", "allocate"), ("on",))
+    if method is None or normalize is None or allocate is None:
         return
     # The token scope (loss) matters to every calibrated scorer: Taylor's loss, Wanda-sp's
     # activation norms. Default: every token of each calibration sample (Wanda/FLAP, GISP).
@@ -61,11 +65,16 @@ def build(b: Builder, cmd: A.Command, a: Args, scope: Scope, top: bool) -> None:
     for opt in bad:
         b.sink.add(C.INCOMPATIBLE_OPTIONS, opt[1], f'"{opt[0]}" does not apply to {method} scores',
                    hint=_score_options_hint())
+    if allocate == "sequential" and not scorer.calibrated:
+        b.sink.add(C.INCOMPATIBLE_OPTIONS, alloc_v.span,
+                   f"allocate=sequential re-scores each block on the pruned model's activations; "
+                   f"{method} scores read no activations",
+                   hint="use allocate=uniform (the same cuts, without the re-scoring)")
     loss_v = (loss[0] if loss else "full") if scorer.token_scope else None
     variant_v = (variant[0] if variant and variant[0] in scorer.variants else scorer.variants[0]) \
         if scorer.variants else None
     b.set(scope, "score", M.ScoreSpec(method=method, loss=loss_v, variant=variant_v, structures=structures,
-                                      normalize=normalize, span=cmd.span), cmd.span)
+                                      normalize=normalize, allocate=allocate, span=cmd.span), cmd.span)
 
 
 def _score_options_hint() -> str:
