@@ -19,6 +19,30 @@ HERE = Path(__file__).resolve().parent
 KEEP = (".md", ".csv", ".json", ".png")
 
 
+REPO = HERE.parent.parent
+
+
+def portable(record: dict) -> dict:
+    """A run record whose recipe path is relative to the repository (recipes/ links to resp_dsl/recipes/)."""
+    out = dict(record)
+    conf = dict(out.get("configuration") or {})
+    recipe = conf.get("recipe")
+    if recipe:
+        p = Path(recipe)
+        for root, shown in ((REPO / "resp_dsl" / "recipes", Path("recipes")), (REPO, Path("."))):
+            try:
+                conf["recipe"] = str(shown / p.resolve().relative_to(root.resolve()))
+                break
+            except ValueError:
+                continue
+        else:  # outside this checkout (another machine's path): keep the part from recipes/ on
+            parts = p.parts
+            if "recipes" in parts:
+                conf["recipe"] = str(Path(*parts[parts.index("recipes"):]))
+    out["configuration"] = conf
+    return out
+
+
 def collect(out_dir: Path, name: str, run_record: Path | None = None) -> list[Path]:
     if not (out_dir / "run.json").is_file():
         raise SystemExit(f"error: {out_dir} holds no run.json: not a finished run's --out folder")
@@ -28,9 +52,13 @@ def collect(out_dir: Path, name: str, run_record: Path | None = None) -> list[Pa
     for f in sorted(out_dir.iterdir()):
         if f.is_file() and f.suffix in KEEP:
             src = run_record if (f.name == "run.json" and run_record) else f
-            json.loads(src.read_text(encoding="utf-8")) if src.suffix == ".json" else None  # verify before shipping
+            data = json.loads(src.read_text(encoding="utf-8")) if src.suffix == ".json" else None  # verify first
             tmp = dest / (f.name + ".tmp")
-            shutil.copyfile(src, tmp)
+            if f.name == "run.json":  # the recipe's path as the repository names it, not this machine's
+                tmp.write_text(json.dumps(portable(data), indent=1, sort_keys=True, ensure_ascii=False) + "\n",
+                               encoding="utf-8")
+            else:
+                shutil.copyfile(src, tmp)
             tmp.replace(dest / f.name)
             copied.append(dest / f.name)
     return copied
