@@ -96,6 +96,49 @@ def sparsity_of(layout, dims, bias) -> tuple[float, float]:
     return params_sparsity(layout, dims, bias), structures_sparsity(layout, dims)
 
 
+@dataclass(frozen=True)
+class _Budget:
+    """What a selection may remove: the dense total, what is gone already, and each structure's cost."""
+
+    dims: object
+    bias: dict
+    sp: dict
+    layout: list
+    total: float
+    removed_before: float
+    head_cost: float
+    kv_cost: float
+    ch_cost: float
+    budget: float
+
+
+def _budget(model, *, target: float, basis: str, unit: str) -> _Budget:
+    if basis not in BASES:
+        raise ValueError(f"unknown sparsity basis {basis!r}: choose one of {', '.join(BASES)}")
+    if unit not in UNITS:
+        raise ValueError(f"unknown head unit {unit!r}: choose one of {', '.join(UNITS)}")
+    if not 0.0 <= target < 1.0:
+        raise ValueError(f"target sparsity {target} must be in [0, 1)")
+    dims = dense_dims(model)
+    bias = linear_biases(model)
+    sp = structure_params(dims, bias=bias)
+    layout = kept_layout(model)
+    if basis == "params":
+        total = layout_params(full_layout(dims), dims, bias)
+        removed_before = total - layout_params(layout, dims, bias)
+        costs = sp["head"], sp["kv"], sp["channel"]
+    else:
+        n_heads = dims.num_heads if unit == "heads" else dims.num_kv_heads
+        total = dims.num_layers * (n_heads + dims.intermediate_size)
+        removed_before = round(structures_sparsity(layout, dims, unit) * total)
+        costs = 1, 0, 1
+    budget = target * total - removed_before
+    if budget < -1e-9 * total:
+        raise ValueError(
+            f"the model is already at {removed_before / total:.4f} sparsity ({basis}), above the target {target}")
+    return _Budget(dims, bias, sp, layout, total, removed_before, *costs, budget)
+
+
 def select_structures(
     model,
     scores: StructureScores,
@@ -116,36 +159,16 @@ def select_structures(
     if allocate == "uniform":
         plan = uniform_plan(model, target=target, basis=basis, protect=protect, unit=unit)
         return select_uniform(model, scores, plan, normalize=normalize)
-    if basis not in BASES:
-        raise ValueError(f"unknown sparsity basis {basis!r}: choose one of {', '.join(BASES)}")
-    if unit not in UNITS:
-        raise ValueError(f"unknown head unit {unit!r}: choose one of {', '.join(UNITS)}")
     if normalize not in ranking.NORMALIZATIONS:
         raise ValueError(f"unknown normalisation {normalize!r}: choose one of {', '.join(ranking.NORMALIZATIONS)}")
-    if not 0.0 <= target < 1.0:
-        raise ValueError(f"target sparsity {target} must be in [0, 1)")
-    dims = dense_dims(model)
-    bias = linear_biases(model)
-    sp = structure_params(dims, bias=bias)
-    layout = kept_layout(model)
+    b = _budget(model, target=target, basis=basis, unit=unit)
+    dims, bias, sp, layout, total, removed_before, budget = b.dims, b.bias, b.sp, b.layout, b.total, \
+        b.removed_before, b.budget
+    head_cost, kv_cost, ch_cost = b.head_cost, b.kv_cost, b.ch_cost
     if len(scores.layers) != dims.num_layers:
         raise ValueError(f"scores cover {len(scores.layers)} blocks, the model has {dims.num_layers}")
     protected = protect.protected(dims.num_layers)
     rep = dims.heads_per_group
-
-    if basis == "params":
-        total = layout_params(full_layout(dims), dims, bias)
-        removed_before = total - layout_params(layout, dims, bias)
-        head_cost, kv_cost, ch_cost = sp["head"], sp["kv"], sp["channel"]
-    else:
-        n_heads = dims.num_heads if unit == "heads" else dims.num_kv_heads
-        total = dims.num_layers * (n_heads + dims.intermediate_size)
-        removed_before = round(structures_sparsity(layout, dims, unit) * total)
-        head_cost, kv_cost, ch_cost = 1, 0, 1
-    budget = target * total - removed_before
-    if budget < -1e-9 * total:
-        raise ValueError(
-            f"the model is already at {removed_before / total:.4f} sparsity ({basis}), above the target {target}")
 
     # Candidates: (layer, kind, dense index), normalised score, cost, KV group id for head candidates.
     cand, norm_scores, costs, groups = [], [], [], []
@@ -234,32 +257,13 @@ def uniform_plan(model, *, target: float, basis: str = "params", protect: Protec
                  unit: str = "heads") -> UniformPlan:
     """The largest fraction f (a breakpoint k/H or k/C) whose uniform cut of the unprotected blocks
     stays within `target` (a KV group that empties is paid for with channels, ``select_uniform``)."""
-    if basis not in BASES:
-        raise ValueError(f"unknown sparsity basis {basis!r}: choose one of {', '.join(BASES)}")
-    if unit not in UNITS:
-        raise ValueError(f"unknown head unit {unit!r}: choose one of {', '.join(UNITS)}")
-    if not 0.0 <= target < 1.0:
-        raise ValueError(f"target sparsity {target} must be in [0, 1)")
-    dims = dense_dims(model)
-    bias = linear_biases(model)
-    sp = structure_params(dims, bias=bias)
-    layout = kept_layout(model)
+    b = _budget(model, target=target, basis=basis, unit=unit)
+    dims, layout, total, removed_before, budget = b.dims, b.layout, b.total, b.removed_before, b.budget
+    head_cost, kv_cost, ch_cost = b.head_cost, b.kv_cost, b.ch_cost
     protected = protect.protected(dims.num_layers)
     rep = dims.heads_per_group
     key, n_units = ("q_heads", dims.num_heads) if unit == "heads" else ("kv_heads", dims.num_kv_heads)
     n_ch = dims.intermediate_size
-    if basis == "params":
-        total = layout_params(full_layout(dims), dims, bias)
-        removed_before = total - layout_params(layout, dims, bias)
-        head_cost, kv_cost, ch_cost = sp["head"], sp["kv"], sp["channel"]
-    else:
-        total = dims.num_layers * (n_units + n_ch)
-        removed_before = round(structures_sparsity(layout, dims, unit) * total)
-        head_cost, kv_cost, ch_cost = 1, 0, 1
-    budget = target * total - removed_before
-    if budget < -1e-9 * total:
-        raise ValueError(
-            f"the model is already at {removed_before / total:.4f} sparsity ({basis}), above the target {target}")
     blocks = [i for i in range(dims.num_layers) if i not in protected]
     now = {i: (n_units - len(layout[i][key]), n_ch - len(layout[i]["channels"])) for i in blocks}
     unit_cost = head_cost if unit == "heads" else kv_cost + rep * head_cost
