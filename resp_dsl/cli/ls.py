@@ -49,7 +49,8 @@ def listing() -> dict:
     out["tasks"] = _tasks()
     from resp_dsl.scorers import SCORERS
 
-    out["methods"] = [{"name": s.name, "doc": s.summary} for s in SCORERS.values()]
+    out["methods"] = [{"name": s.name, "doc": s.summary + (f" [variants: {', '.join(s.variants)}; the first is the default]"
+                                                       if s.variants else "")} for s in SCORERS.values()]
     from resp_dsl.ops import OPS
 
     out["ops"] = [{"name": o.name, "doc": f"v{o.version}: {o.doc}"} for o in OPS.values()]
