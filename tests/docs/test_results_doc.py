@@ -67,3 +67,16 @@ def test_each_shipped_table_is_the_one_its_rows_give(folder):
         rows_by, cols_by = params.get("rows", "arm"), params.get("cols", "sparsity")
         text = markdown_table(pivot(rows, rows_by=rows_by, cols_by=cols_by, split_by=params.get("by") or "task"), rows_by)
         assert (RESULTS / folder / f"{name}.md").read_text(encoding="utf-8") == text
+
+
+def test_shipped_run_records_name_their_recipe_as_the_repository_does():
+    spec = importlib.util.spec_from_file_location("results_collect", RESULTS / "collect.py")
+    collect = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(collect)
+    here = {"configuration": {"recipe": str(ROOT / "resp_dsl" / "recipes" / "miniature" / "table1.prune"), "set": {}}}
+    assert collect.portable(here)["configuration"] == {"recipe": "recipes/miniature/table1.prune", "set": {}}
+    elsewhere = {"configuration": {"recipe": "/home/someone/resp-dsl/recipes/miniature/table2.prune"}}
+    assert collect.portable(elsewhere)["configuration"]["recipe"] == "recipes/miniature/table2.prune"
+    for record in RESULTS.glob("*/run.json"):
+        recipe = json.loads(record.read_text(encoding="utf-8"))["configuration"]["recipe"]
+        assert not Path(recipe).is_absolute() and (ROOT / recipe).is_file(), record
