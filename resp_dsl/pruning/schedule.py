@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 
 from resp_dsl.pruning.apply import apply_selection
 from resp_dsl.pruning.calib import CalibSample
-from resp_dsl.pruning.scoring import score_structures
+from resp_dsl.pruning.scoring import StopForward, score_structures
 from resp_dsl.pruning.select import Selection, select_structures, select_uniform, uniform_plan
 from resp_dsl.sparsity import linear_targets, regenerated_indices, regeneration_seed
 
@@ -34,7 +34,8 @@ def select_sequential(model, samples: Sequence[CalibSample], *, target: float, f
     own scores measured on the model whose earlier blocks are already cut, so its activations are
     those the pruned model will feed it (FLAP's ``act_type: sparse``). `first_scores`, when given,
     are the scores of `model` as passed (the first block's); every later block costs one scoring
-    pass over `samples`. Prunes `model` in place; returns the final selection.
+    pass over `samples`, which for a forward-only scorer stops after that block. Prunes `model` in
+    place; returns the final selection.
     """
     kw = dict(select_kwargs or {})
     kw.pop("allocate", None)
@@ -45,7 +46,7 @@ def select_sequential(model, samples: Sequence[CalibSample], *, target: float, f
     selection = None
     for n, i in enumerate(blocks):
         if scores is None or n > 0:
-            scores = score_structures(model, samples, **(score_kwargs or {}))
+            scores = _scores_through(model, samples, i, score_kwargs or {})
         selection = select_uniform(model, scores, plan, normalize=normalize, blocks=[i])
         apply_selection(model, selection, mode=mode)
     if selection is None:  # nothing to cut: every block protected (or a zero target)
@@ -54,6 +55,26 @@ def select_sequential(model, samples: Sequence[CalibSample], *, target: float, f
                                    normalize=normalize, blocks=[])
     selection.allocate = "sequential"
     return selection
+
+
+def _scores_through(model, samples, block: int, score_kwargs: dict):
+    """Scores of `model` of which only block `block`'s are used: a forward-only scorer's passes end
+    after that block (the later blocks' scores are then those of no counted token)."""
+    from resp_dsl.models.adapters import get_adapter
+    from resp_dsl.scorers import SCORERS
+
+    layers = get_adapter(model).layers(model)
+    if SCORERS[score_kwargs.get("method", "taylor")].backward or block + 1 >= len(layers):
+        return score_structures(model, samples, **score_kwargs)
+
+    def stop(module, args, kwargs=None):
+        raise StopForward
+
+    handle = layers[block + 1].register_forward_pre_hook(stop)
+    try:
+        return score_structures(model, samples, **score_kwargs)
+    finally:
+        handle.remove()
 
 
 def prune_step(model, scores, samples: Sequence[CalibSample], *, target: float, score_kwargs: dict | None = None,

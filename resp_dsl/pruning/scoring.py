@@ -162,6 +162,11 @@ def reduce_partials(parts: Sequence[dict[str, torch.Tensor]]) -> dict[str, torch
     return total
 
 
+class StopForward(Exception):
+    """Raised by a hook to end a forward pass early: ``for_each_input`` has what it needs from the
+    blocks before it (``pruning.schedule.select_sequential`` scores one block at a time)."""
+
+
 def for_each_input(model, adapter, layers, samples, *, names, loss: str, batch_size: int, progress,
                    accumulate: Callable[[int, str, torch.Tensor], None]) -> None:
     """One forward pass over the calibration set (no grad): ``accumulate(block, name, x)`` receives
@@ -186,8 +191,11 @@ def for_each_input(model, adapter, layers, samples, *, names, loss: str, batch_s
             batches = list(make_batches(samples, batch_size, loss=loss, pad_id=pad_id(model)))
             for done, batch in enumerate(batches, 1):
                 box["mask"] = source_mask(batch).to(device)
-                model(input_ids=batch.input_ids.to(device), attention_mask=batch.attention_mask.to(device),
-                      use_cache=False, **extra)
+                try:
+                    model(input_ids=batch.input_ids.to(device), attention_mask=batch.attention_mask.to(device),
+                          use_cache=False, **extra)
+                except StopForward:
+                    pass
                 if progress:
                     progress(done, len(batches))
     finally:
