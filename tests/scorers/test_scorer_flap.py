@@ -75,6 +75,8 @@ def test_allocate_in_a_recipe_is_checked_costed_and_keyed_only_when_set():
     bad = compile_text(head + "score magnitude allocate=sequential\nprune to 0.2\n", "a.prune")
     assert [d.code for d in bad.diagnostics] == ["incompatible-options"]
     assert "allocate=uniform" in bad.diagnostics[0].hint
+    moot = compile_text(head + "score wanda outputs allocate=uniform normalize=reference\nprune to 0.2\n", "a.prune")
+    assert moot.ok and [(d.code, d.severity) for d in moot.diagnostics] == [("no-effect", "warning")]
     typo = compile_text(head + "score wanda allocate=unifrom\nprune to 0.2\n", "a.prune")
     assert typo.diagnostics and "uniform" in (typo.diagnostics[0].hint or "")
 

@@ -65,6 +65,9 @@ def build(b: Builder, cmd: A.Command, a: Args, scope: Scope, top: bool) -> None:
     for opt in bad:
         b.sink.add(C.INCOMPATIBLE_OPTIONS, opt[1], f'"{opt[0]}" does not apply to {method} scores',
                    hint=_score_options_hint())
+    if norm_v is not None and allocate != "global":
+        b.sink.add(C.NO_EFFECT, norm_v.span, f"`normalize` has no effect with allocate={allocate}",
+                   hint="a uniform cut ranks structures only within one block and one type; drop normalize=")
     if allocate == "sequential" and not scorer.calibrated:
         b.sink.add(C.INCOMPATIBLE_OPTIONS, alloc_v.span,
                    f"allocate=sequential re-scores each block on the pruned model's activations; "
