@@ -75,7 +75,7 @@ def test_shipped_run_records_name_their_recipe_as_the_repository_does():
     spec.loader.exec_module(collect)
     here = {"configuration": {"recipe": str(ROOT / "resp_dsl" / "recipes" / "miniature" / "table1.prune"), "set": {}}}
     assert collect.portable(here)["configuration"] == {"recipe": "recipes/miniature/table1.prune", "set": {}}
-    elsewhere = {"configuration": {"recipe": "/home/someone/resp-dsl/recipes/miniature/table2.prune"}}
+    elsewhere = {"configuration": {"recipe": "/srv/elsewhere/resp-dsl/recipes/miniature/table2.prune"}}
     assert collect.portable(elsewhere)["configuration"]["recipe"] == "recipes/miniature/table2.prune"
     for record in RESULTS.glob("*/run.json"):
         recipe = json.loads(record.read_text(encoding="utf-8"))["configuration"]["recipe"]
