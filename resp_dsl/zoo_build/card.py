@@ -671,7 +671,9 @@ def _status(spec, card: dict) -> str:
     return (f"> **Status: below its design targets.** {text[0].upper()}{text[1:]}. The figures below describe these "
             f"weights, not the design. A kept checkpoint directory resumes training with "
             f"`resp-dsl zoo train {spec.name} --steps N --workdir DIR`; the package ships the weights, not "
-            f"the checkpoint, so from a clean clone the commands under Training retrain it from scratch.\n\n")
+            f"the checkpoint: from a clean clone, continue these weights with a fresh optimizer "
+            f"(`resp-dsl zoo train {spec.name} --init-from MODEL_DIR --workdir DIR --out OUT --steps N`, N above "
+            f"their steps) or retrain from scratch with the commands under Training.\n\n")
 
 
 def _devices(t: dict) -> str:
