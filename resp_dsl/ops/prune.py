@@ -85,7 +85,7 @@ class Prune(Op):
         """
         from safetensors.torch import load_file
 
-        from resp_dsl.pruning.schedule import prune_iterative, select_sequential
+        from resp_dsl.pruning.schedule import prune_iterative
         from resp_dsl.pruning.scoring import StructureScores
         from resp_dsl.pruning.select import select_structures
         from resp_dsl.runtime.context import OpError, calib_samples
@@ -108,15 +108,9 @@ class Prune(Op):
             samples = calib_samples(inputs["calibration"].file("traces.jsonl")) if "calibration" in inputs else []
         if steps == 1 and not sequential:  # selection only: the parent model is not touched, so not copied
             selection = select_structures(model, scores, target=float(p["target"]), **sel_kw)
-        elif steps == 1:  # block by block on a copy: the cached parent must stay intact
+        else:  # re-scoring (per step, or per block) mutates: the cached parent must stay intact
             work = copy.deepcopy(model)
-            kwargs = dict(score_p["params"])
-            kwargs["layers_per_pass"] = layers_per_pass(work, kwargs)
-            selection = select_sequential(work, samples, target=float(p["target"]), first_scores=scores,
-                                          score_kwargs=kwargs, select_kwargs=sel_kw, mode=mode)
-        else:
-            work = copy.deepcopy(model)  # iterative pruning mutates; the cached parent must stay intact
-            kwargs = score_kwargs(p["score"])
+            kwargs = score_kwargs(p["score"]) if p["score"] else dict(score_p["params"])
             kwargs["layers_per_pass"] = layers_per_pass(work, kwargs)
             history = prune_iterative(work, samples, target=float(p["target"]), steps=steps, start=float(p["start"]),
                                       first_scores=scores, score_kwargs=kwargs,

@@ -198,6 +198,16 @@ def lr_at(step: int, spec: TrainSpec, restart: int = 0) -> float:
     return lr
 
 
+LOOSE = ("steps", "threads")  # may change between the calls of one run (extend or shorten it); nothing else may
+
+
+def spec_differences(saved: dict, train_spec: TrainSpec) -> list[str]:
+    """The training-spec fields (all but `LOOSE`) on which a saved spec differs from `train_spec`."""
+    saved = {k: v for k, v in saved.items() if k not in LOOSE}
+    wanted = {k: v for k, v in json.loads(json.dumps(train_spec.to_dict())).items() if k not in LOOSE}
+    return sorted(k for k in set(saved) | set(wanted) if saved.get(k) != wanted.get(k))
+
+
 def warm_start_source(model_dir: Path, zoo_model: ZooModel, train_spec: TrainSpec) -> dict:
     """What ``--init-from DIR`` starts from: DIR's training record, checked against this run's specs.
 
@@ -215,11 +225,8 @@ def warm_start_source(model_dir: Path, zoo_model: ZooModel, train_spec: TrainSpe
     if record.get("model_spec") != json.loads(json.dumps(zoo_model.model.to_dict())):
         raise SystemExit(f"--init-from {model_dir}: its model spec differs from {zoo_model.name}'s; "
                          "a warm start continues the same architecture")
-    loose = ("steps", "threads")
-    saved = {k: v for k, v in record.get("train_spec", {}).items() if k not in loose}
-    wanted = {k: v for k, v in json.loads(json.dumps(train_spec.to_dict())).items() if k not in loose}
-    if saved != wanted:
-        diff = sorted(k for k in set(saved) | set(wanted) if saved.get(k) != wanted.get(k))
+    diff = spec_differences(record.get("train_spec", {}), train_spec)
+    if diff:
         raise SystemExit(f"--init-from {model_dir}: trained with other settings ({', '.join(diff)})")
     step = int(record["training"]["steps"])
     if train_spec.steps <= step:
@@ -371,11 +378,9 @@ def train(workdir: Path, out_dir: Path | None, zoo_model: ZooModel, *, train_spe
         console.print(f"warm start from {init_from} at step {start_step} (fresh optimizer)")
     elif state_path.exists():
         state = json.loads(state_path.read_text())
-        # The step count and thread count may change on resume (extend or shorten a run); nothing else may.
-        loose = ("steps", "threads")  # the device is not part of the spec either
-        saved = {k: v for k, v in state.get("train_spec", {}).items() if k not in loose}
-        wanted = {k: v for k, v in json.loads(json.dumps(train_spec.to_dict())).items() if k not in loose}
-        if state.get("model_spec") != json.loads(json.dumps(model_spec.to_dict())) or saved != wanted:
+        # The step count and thread count may change on resume (`LOOSE`); the device is not part of the spec.
+        if (state.get("model_spec") != json.loads(json.dumps(model_spec.to_dict()))
+                or spec_differences(state.get("train_spec", {}), train_spec)):
             raise SystemExit(f"{workdir}: checkpoint was made with other settings; use another --workdir")
         model.load_state_dict(load_file(str(workdir / "model.safetensors"), device=str(dev)), strict=False)
         if config.tie_word_embeddings:
