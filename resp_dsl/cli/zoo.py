@@ -37,6 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="where the arithmetic runs: cpu (default) or cuda; the batches are the same on any device")
     t.add_argument("--micro-batch", type=int, default=MICRO_BATCH,
                    help="sequences per forward pass (default %(default)s); changes speed and memory, not the maths")
+    t.add_argument("--data-workers", type=int, default=0,
+                   help="processes that make the coming steps' batches ahead (default 0: in the training "
+                        "loop); for an accelerator, which would otherwise wait on Python; the data are the same")
     t.add_argument("--init-from", type=Path, metavar="MODEL_DIR",
                    help="warm start: continue a model this command trained (its weights and step, a fresh "
                         "optimizer) to --steps, in a new --workdir; for a shipped model, which has no optimizer state")
@@ -102,7 +105,8 @@ def run(args: argparse.Namespace) -> int:
         out = args.out or zoo.path(args.name, must_exist=False)
         workdir = args.workdir or Path(".train") / (args.name + (f"-{args.design}" if args.design else ""))
         summary = train(workdir, out, zoo_model, train_spec=spec, force=args.force, until=args.until,
-                        device=args.device, micro_batch=args.micro_batch, init_from=args.init_from)
+                        device=args.device, micro_batch=args.micro_batch, init_from=args.init_from,
+                        data_workers=args.data_workers)
         if "stopped_at" in summary:
             return 0
         print(f"trained {args.name}: {summary}")

@@ -5,13 +5,16 @@ so that generic calibration gives meaningful but misaligned gradients. It is
 read at run time from the installed interpreter's own source files (parsed
 with `ast`, never imported), so no third-party text is vendored. The corpus
 therefore depends on the Python version; its checksum is recorded with the
-model.
+model. To reproduce a model trained under another Python (its training record
+names the checksum), point ``RESP_DSL_STDLIB_DIR`` at a copy of that version's
+standard-library sources.
 """
 
 from __future__ import annotations
 
 import ast
 import hashlib
+import os
 import sysconfig
 from functools import lru_cache
 from pathlib import Path
@@ -21,8 +24,18 @@ from resp_dsl.zoo.tokenizer import normalize_text
 MIN_CHARS = 80
 
 
+STDLIB_ENV = "RESP_DSL_STDLIB_DIR"
+
+
+def stdlib_root() -> Path:
+    """Where the corpus is read: ``$RESP_DSL_STDLIB_DIR`` if set, else the running interpreter's stdlib."""
+    return Path(os.environ.get(STDLIB_ENV) or sysconfig.get_paths()["stdlib"])
+
+
 def _stdlib_sources() -> list[Path]:
-    root = Path(sysconfig.get_paths()["stdlib"])
+    root = stdlib_root()
+    if not root.is_dir():
+        raise SystemExit(f"{STDLIB_ENV}={root}: not a directory of Python standard-library sources")
     skip = ("site-packages", "test", "tests", "idlelib", "lib2to3", "turtledemo", "__pycache__")
     files = []
     for path in sorted(root.rglob("*.py")):

@@ -77,8 +77,11 @@ class BatchMaker:
         ids, labels, mask = _pad(self.examples(step), self.tok.pad_token_id, round_to=64)
         return ids, mask, labels
 
-    def micro_batches(self, step: int, size: int) -> tuple[list[tuple[list[int], object, object]], int, int]:
+    def micro_batches(self, step: int, size: int, exs: list[tuple[list[int], int]] | None = None
+                      ) -> tuple[list[tuple[list[int], object, object]], int, int]:
         """The step's sequences sorted by length in groups of at most `size`, each padded to its own width.
+
+        `exs`: the step's `examples(step)`, when already made (by a data worker).
 
         Returns ([(rows, input_ids, labels)], predicted tokens in the step, tokens in the step). `rows`
         are the sequences' positions in `examples(step)` (so each keeps its own dropout mask).
@@ -86,7 +89,7 @@ class BatchMaker:
         gives the same loss and gradient as the single padded batch, with far less padding (most
         of a step's time is attention, quadratic in the padded width).
         """
-        exs = self.examples(step)
+        exs = self.examples(step) if exs is None else exs
         order = sorted(range(len(exs)), key=lambda i: len(exs[i][0]))
         groups = [order[i : i + size] for i in range(0, len(order), max(1, size))]
         out = []
@@ -118,6 +121,69 @@ def _pad(exs: list[tuple[list[int], int]], pad: int, *, round_to: int):
 
 
 MICRO_BATCH = 6  # sequences per forward pass; tiny-rlm steps 1.6x faster than in one padded batch on 2 cores (bench/bench_train_step.py)
+
+
+_WORKER_MAKER: BatchMaker | None = None  # a data worker's copy (set once per worker process)
+
+
+def _set_worker_maker(maker: BatchMaker) -> None:
+    global _WORKER_MAKER
+    _WORKER_MAKER = maker
+
+
+def _worker_examples(step: int) -> list[tuple[list[int], int]]:
+    return _WORKER_MAKER.examples(step)
+
+
+class StepExamples:
+    """The examples of steps start, start+1, ... in order; `workers` > 0 makes them ahead in worker processes.
+
+    A step's examples are a pure function of the step, so prefetching changes nothing but the
+    speed (on an accelerator, making a large step's problems and tokens in Python takes about as
+    long as the step itself). At most `depth` steps are made ahead.
+    """
+
+    def __init__(self, maker: BatchMaker, start: int, stop: int, workers: int = 0, depth: int | None = None):
+        from collections import deque
+
+        self.maker, self.next, self.stop = maker, start, stop
+        self.pool = None
+        self.pending: deque = deque()
+        self.depth = depth or 4 * max(1, workers)
+        if workers > 0:
+            import multiprocessing
+
+            os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+            # fork: the workers inherit the maker (its generator and tokenizer); they never touch torch
+            self.pool = multiprocessing.get_context("fork").Pool(workers, initializer=_set_worker_maker,
+                                                                  initargs=(maker,))
+            self._fill()
+
+    def _fill(self) -> None:
+        while self.pool is not None and len(self.pending) < self.depth and self.next < self.stop:
+            self.pending.append((self.next, self.pool.apply_async(_worker_examples, (self.next,))))
+            self.next += 1
+
+    def get(self, step: int) -> list[tuple[list[int], int]]:
+        if self.pool is None:
+            return self.maker.examples(step)
+        made, result = self.pending.popleft()
+        if made != step:
+            raise RuntimeError(f"data workers out of order: made step {made}, asked for {step}")
+        self._fill()
+        return result.get()
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.terminate()
+            self.pool.join()
+            self.pool = None
+
+    def __enter__(self) -> StepExamples:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def dropout_masks(drop: StructuredDropout, *, batch: int, layers: int, heads: int, kv_heads: int, head_dim: int,
@@ -265,11 +331,11 @@ def greedy_accuracy(model, tok, problems, *, batch_size: int = 50, max_new_token
 
 
 def train_step(model, opt, batches: BatchMaker, hooks: DropoutHooks | None, step: int, spec: TrainSpec,
-               micro_batch: int, dev) -> tuple[float, int]:
+               micro_batch: int, dev, exs: list[tuple[list[int], int]] | None = None) -> tuple[float, int]:
     """One optimizer step on the step's batch, in length-grouped micro-batches: (mean loss, tokens)."""
     import torch
 
-    groups, n_items, n_tokens = batches.micro_batches(step, micro_batch)
+    groups, n_items, n_tokens = batches.micro_batches(step, micro_batch, exs)
     if hooks:
         hooks.set_step(step, sum(len(rows) for rows, _, _ in groups))
     opt.zero_grad(set_to_none=True)
@@ -302,7 +368,7 @@ def _seconds_between(start: str, end: str) -> float:
 
 def train(workdir: Path, out_dir: Path | None, zoo_model: ZooModel, *, train_spec: TrainSpec | None = None,
           force: bool = False, console=None, until: int | None = None, device: str = "cpu",
-          micro_batch: int = MICRO_BATCH, init_from: Path | None = None) -> dict:
+          micro_batch: int = MICRO_BATCH, init_from: Path | None = None, data_workers: int = 0) -> dict:
     """Train (or resume) in `workdir`; write the final HF-format model to `out_dir`.
 
     `until` stops (with a checkpoint) at that step without writing the model; a later call with
@@ -312,6 +378,8 @@ def train(workdir: Path, out_dir: Path | None, zoo_model: ZooModel, *, train_spe
     changes where the arithmetic runs: the batches and dropout masks of every step are the same.
     `micro_batch` (sequences per forward pass; the step's sequences are grouped by length) only
     changes the speed and the memory: the loss is the mean over the step's predicted tokens either way.
+    `data_workers` > 0 makes the steps' examples ahead in that many processes (`StepExamples`): the
+    same data, for an accelerator that would otherwise wait on Python.
     `init_from` (a model directory this trainer wrote, with the same specs): a warm start in an
     empty `workdir` from its weights and its step, with a fresh optimizer (a shipped model has no
     optimizer state) and the learning rate ramped in again (`lr_at`); the run's record keeps the
@@ -319,6 +387,8 @@ def train(workdir: Path, out_dir: Path | None, zoo_model: ZooModel, *, train_spe
     """
     if micro_batch < 1:
         raise SystemExit(f"--micro-batch must be at least 1, got {micro_batch}")
+    if data_workers < 0:
+        raise SystemExit(f"--data-workers must be 0 or more, got {data_workers}")
     import torch
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -421,18 +491,21 @@ def train(workdir: Path, out_dir: Path | None, zoo_model: ZooModel, *, train_spe
                   f"{train_spec.task_batch}+{train_spec.generic_batch} sequences/step, {train_spec.threads} threads")
     tokens_seen = 0
     t_train = 0.0
-    with Progress(TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
+    data = StepExamples(batches, start_step, last, workers=data_workers)
+    with data, Progress(TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
                   TimeElapsedColumn(), TimeRemainingColumn(), console=console) as progress:
         bar = progress.add_task("train", total=train_spec.steps, completed=start_step, info="")
         for step in range(start_step, last):
             t0 = time.perf_counter()
             for group in opt.param_groups:
                 group["lr"] = lr_at(step, train_spec, restart)
-            loss_value, n_tokens = train_step(model, opt, batches, hooks, step, train_spec, micro_batch, dev)
+            loss_value, n_tokens = train_step(model, opt, batches, hooks, step, train_spec, micro_batch, dev,
+                                              data.get(step))
             dt = time.perf_counter() - t0
             t_train += dt
             tokens_seen += n_tokens
-            entry = {"step": step + 1, "loss": round(loss_value, 4), "tok_per_s": round(n_tokens / dt, 1)}
+            entry = {"step": step + 1, "loss": round(loss_value, 4), "tok_per_s": round(n_tokens / dt, 1),
+                     "seconds": round(dt, 4)}
             if (step + 1) % train_spec.eval_every == 0 or step + 1 == train_spec.steps:
                 model.eval()
                 entry["val_greedy_acc"] = greedy_accuracy(model, tok, val_problems,

@@ -26,14 +26,16 @@ def test_every_design_is_a_complete_spec_for_its_model():
 
 
 def test_an_adopted_design_name_selects_the_bundled_spec():
-    # Commands recorded while tiny-rlm's weights were the design "wide-bpe" still run.
-    assert get("tiny-rlm", "wide-bpe") is MODELS["tiny-rlm"]
+    # The command recorded while tiny-rlm's weights were the design "gqa16-l12" still runs.
+    assert get("tiny-rlm", "gqa16-l12") is MODELS["tiny-rlm"]
     assert MODELS["tiny-rlm"].design_flag == ""
     assert get("tiny-rlm", "gqa8-chars").design_flag == " --design gqa8-chars"
+    # The replaced weights' spec is a design again, so their recorded commands run with --design wide-bpe.
+    assert get("tiny-rlm", "wide-bpe").design_flag == " --design wide-bpe"
 
 
 def test_unknown_design_lists_the_available_ones():
-    with pytest.raises(LookupError, match="available: wide-bpe, gqa8-chars"):
+    with pytest.raises(LookupError, match="available: gqa16-l12, wide-bpe, gqa8-chars"):
         get("tiny-rlm", "nope")
     with pytest.raises(LookupError, match="available: none"):
         get("tiny-reasoner", "wide-bpe")

@@ -35,7 +35,7 @@ def test_config_is_deep_qwen3_with_several_kv_groups_and_explicit_head_dim(bundl
     assert 2 <= c.num_key_value_heads < c.num_attention_heads
     assert c.head_dim != c.hidden_size // c.num_attention_heads
     assert c.tie_word_embeddings and model.lm_head.weight.data_ptr() == model.model.embed_tokens.weight.data_ptr()
-    assert 1e6 < sum(p.numel() for p in model.parameters()) < 8e6
+    assert 1e6 < sum(p.numel() for p in model.parameters()) < 16e6  # "tens of MB at most" (issue #11)
     g = model.generation_config
     assert g.do_sample and g.temperature == 0.6 and g.top_p == 0.95 and g.top_k == 20
 
@@ -45,7 +45,7 @@ def test_model_directory_is_small_and_ships_safetensors():
     files = {f.name for f in MODEL_DIR.iterdir()}
     assert {"config.json", "model.safetensors", "tokenizer.json", "generation_config.json", "training.json"} <= files
     assert not any(f.endswith((".bin", ".pt")) for f in files)
-    assert sum(f.stat().st_size for f in MODEL_DIR.iterdir()) < 40 * 2**20
+    assert sum(f.stat().st_size for f in MODEL_DIR.iterdir()) < 64 * 2**20
 
 
 @built

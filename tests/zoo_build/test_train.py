@@ -100,3 +100,27 @@ def test_warm_start_continues_a_trained_model_with_a_fresh_optimizer(tmp_path):
         train(tmp_path / "c", None, zm, train_spec=replace(zm.train, steps=6, lr=0.1), init_from=tmp_path / "model")
     with pytest.raises(SystemExit, match="not a model written by"):
         train(tmp_path / "d", None, zm, train_spec=replace(zm.train, steps=6), init_from=tmp_path)
+
+
+def test_data_workers_make_each_steps_examples_in_order():
+    from resp_dsl.zoo.tokenizer import build_tokenizer
+    from resp_dsl.zoo_build.train import BatchMaker, StepExamples
+
+    zm = _small()
+    maker = BatchMaker(build_tokenizer(zm.model.tokenizer), zm.train, set(), zm.task_generator())
+    with StepExamples(maker, 5, 12, workers=2, depth=3) as data:
+        got = [data.get(step) for step in range(5, 12)]
+    assert got == [maker.examples(step) for step in range(5, 12)]
+    with StepExamples(maker, 5, 12, workers=1) as data, pytest.raises(RuntimeError, match="out of order"):
+        data.get(6)
+
+
+def test_a_run_with_data_workers_is_the_run_without_them(tmp_path):
+    zm = _small()
+    train(tmp_path / "a", None, zm)
+    train(tmp_path / "b", None, zm, data_workers=2)
+    a, b = (json.loads((tmp_path / d / "state.json").read_text())["log"] for d in "ab")
+    assert [e["loss"] for e in a] == [e["loss"] for e in b]
+    assert all(e["seconds"] > 0 for e in a + b)  # every step's time is logged (the GPU script sizes runs by it)
+    with pytest.raises(SystemExit, match="--data-workers"):
+        train(tmp_path / "c", None, zm, data_workers=-1)
