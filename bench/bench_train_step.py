@@ -2,7 +2,7 @@
 
 For each arm, `--steps` optimizer steps of `resp-dsl zoo train` on the real batches of that model
 (the task + generic mix, structured dropout, bf16 autocast, AdamW) from a random initialisation:
-  one-batch      the step's 22 sequences in one right-padded batch with an attention mask (the
+  one-batch      the step's sequences in one right-padded batch with an attention mask (the
                  trainer before micro-batches)
   micro-batches  resp_dsl.zoo_build.train.train_step: sorted by length, --micro-batch sequences
                  per forward pass, each group padded to its own width, no attention mask

@@ -635,8 +635,9 @@ and stored with it in `card.json`.
 
 ## Data
 {_data_text(spec)}
-- **Generic text**: the docstrings of the Python standard library of the interpreter that trained it
-  (read with `ast`, never imported; corpus sha256 `{t.get('generic_corpus_sha256', '?')[:16]}…`),
+- **Generic text**: the docstrings of a Python standard library, the training interpreter's own or the
+  sources `RESP_DSL_STDLIB_DIR` named (read with `ast`, never imported; corpus sha256
+  `{t.get('generic_corpus_sha256', '?')[:16]}…`),
   {ts.get('generic_batch')} of the {ts.get('generic_batch', 0) + ts.get('task_batch', 0)} sequences of every batch, loss on every token.
 
 ## Training
