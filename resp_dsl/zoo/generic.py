@@ -29,13 +29,16 @@ STDLIB_ENV = "RESP_DSL_STDLIB_DIR"
 
 def stdlib_root() -> Path:
     """Where the corpus is read: ``$RESP_DSL_STDLIB_DIR`` if set, else the running interpreter's stdlib."""
-    return Path(os.environ.get(STDLIB_ENV) or sysconfig.get_paths()["stdlib"])
+    override = os.environ.get(STDLIB_ENV)
+    if not override:
+        return Path(sysconfig.get_paths()["stdlib"])
+    if not Path(override).is_dir():
+        raise SystemExit(f"{STDLIB_ENV}={override}: not a directory of Python standard-library sources")
+    return Path(override)
 
 
 def _stdlib_sources() -> list[Path]:
     root = stdlib_root()
-    if not root.is_dir():
-        raise SystemExit(f"{STDLIB_ENV}={root}: not a directory of Python standard-library sources")
     skip = ("site-packages", "test", "tests", "idlelib", "lib2to3", "turtledemo", "__pycache__")
     files = []
     for path in sorted(root.rglob("*.py")):
